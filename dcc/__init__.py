@@ -1,0 +1,4 @@
+"""The reference DCC: a working implementation of the cahier des charges PDE-MES-PPS-CANCER.
+
+It never imports the harness (``rem``, ``rules``, ``harness``, ``scenarios``, ``proofs``).
+"""
