@@ -59,7 +59,7 @@ class Scenario:
     id: str
     text: str
     proofs: tuple[Proof, ...]
-    row: int | None = None  # spreadsheet row it came from, for error messages
+    row: int | None = field(default=None, compare=False)  # spreadsheet row it came from, for messages
 
 
 @dataclass(frozen=True)
