@@ -33,7 +33,7 @@ test-sqlite: $(STAMP) system-deps
 # The persistence tests again, on PostgreSQL. A missing server is a failure, never a skip.
 test-postgres: $(STAMP)
 	$(BIN)/python scripts/require_database.py "$(PG_URL)"
-	DCC_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q -m persistence
+	DCC_DATABASE_URL="$(PG_URL)" scripts/pytest-persistence.sh $(BIN)/pytest
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m benchmarks

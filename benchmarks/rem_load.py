@@ -19,7 +19,9 @@ STATEMENT = (
     "LORSQUE un PPS est validé et que l'identité du patient est qualifiée, ALORS le système DOIT le transmettre "
     "par MSSanté citoyenne au patient, dans un courriel conforme au référentiel socle MSSanté."
 )
-SCENARIO = "L'éditeur DOIT exécuter le scénario de conformité suivant : 1. Créer un patient. 2. Valider un PPS. " * 2
+SCENARIO = (
+    "L'éditeur DOIT exécuter le scénario de conformité suivant : 1. Créer un patient. 2. Valider un PPS. " * 2
+)
 
 
 def generated_rem(scenarios: int = SCENARIOS) -> Rem:
@@ -29,13 +31,25 @@ def generated_rem(scenarios: int = SCENARIOS) -> Rem:
         rid = f"SEC{index % 17:02d}/SUB.{index:04d}"
         count = min(2 + index % 2, scenarios - made)
         scen = tuple(
-            Scenario(f"{rid}.{s:02d}", SCENARIO, tuple(Proof(f"{rid}.{s:02d}.{p:02d}", "Capture d'écran") for p in (1, 2, 3)))
+            Scenario(
+                f"{rid}.{s:02d}",
+                SCENARIO,
+                tuple(Proof(f"{rid}.{s:02d}.{p:02d}", "Capture d'écran") for p in (1, 2, 3)),
+            )
             for s in range(1, count + 1)
         )
         made += count
         requirements.append(
-            Requirement(rid, rid.rsplit(".", 1)[0], "Section", "2.3.5", "Fonction", Nature.EXIGENCE, STATEMENT,
-                        scenarios=scen)
+            Requirement(
+                rid,
+                rid.rsplit(".", 1)[0],
+                "Section",
+                "2.3.5",
+                "Fonction",
+                Nature.EXIGENCE,
+                STATEMENT,
+                scenarios=scen,
+            )
         )
     return Rem("generated", "", "2099.01", tuple(requirements))
 

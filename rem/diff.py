@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from rem.model import Rem, Requirement, Scenario
 from rem.statement import normalise
 
-REQUIREMENT_FIELDS = ("statement", "section_id", "section", "bloc", "fonction", "nature", "profil", "conditional")
+REQUIREMENT_FIELDS = (
+    "statement",
+    "section_id",
+    "section",
+    "bloc",
+    "fonction",
+    "nature",
+    "profil",
+    "conditional",
+)
 
 
 @dataclass(frozen=True)

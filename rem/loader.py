@@ -111,7 +111,9 @@ def _find_requirements_sheet(path: Path, workbook, issues: list[Issue]) -> tuple
         if columns is not None and (best is None or len(columns.fields) > best[0]):
             best = (len(columns.fields), sheet, columns)
     if best is None:
-        where = f"sheet {named[0].title!r}" if named else f"sheets {', '.join(map(repr, workbook.sheetnames))}"
+        where = (
+            f"sheet {named[0].title!r}" if named else f"sheets {', '.join(map(repr, workbook.sheetnames))}"
+        )
         raise RemFormatError(
             f"{path}: no REM header row in the first {HEADER_SEARCH_ROWS} rows of {where} "
             "(expected columns such as 'N° exigence', 'Énoncé de l'exigence', 'N° scénario')"
@@ -119,11 +121,21 @@ def _find_requirements_sheet(path: Path, workbook, issues: list[Issue]) -> tuple
     _, sheet, columns = best
     if not named:
         issues.append(
-            Issue(Severity.WARNING, sheet.title, None, None, f"no sheet named {REQUIREMENTS_SHEET!r}; read this one")
+            Issue(
+                Severity.WARNING,
+                sheet.title,
+                None,
+                None,
+                f"no sheet named {REQUIREMENTS_SHEET!r}; read this one",
+            )
         )
     missing = columns.missing()
     if missing:
-        labels = {"requirement_id": "N° exigence", "statement": "Énoncé de l'exigence", "scenario_id": "N° scénario"}
+        labels = {
+            "requirement_id": "N° exigence",
+            "statement": "Énoncé de l'exigence",
+            "scenario_id": "N° scénario",
+        }
         raise RemFormatError(
             f"{path}: sheet {sheet.title!r} header row {columns.header_row} lacks the column(s) "
             + ", ".join(repr(labels[m]) for m in missing)
@@ -197,7 +209,9 @@ class _RequirementsBuilder:
         values = self._values(number, row)
         requirement_id = values.get("requirement_id", "")
         if not requirement_id:
-            self._issue(Severity.ERROR, number, "requirement_id", "row has content but no requirement number; skipped")
+            self._issue(
+                Severity.ERROR, number, "requirement_id", "row has content but no requirement number; skipped"
+            )
             return
         if requirement_id not in self.first_row:
             self.order.append(requirement_id)
@@ -216,11 +230,22 @@ class _RequirementsBuilder:
 
     def _compare_with_first(self, requirement_id: str, number: int, values: dict[str, str]) -> None:
         first_number, first = self.first_row[requirement_id]
-        for name in ("statement", "section_id", "section", "bloc", "fonction", "nature", "profil", "conditionnelle"):
+        for name in (
+            "statement",
+            "section_id",
+            "section",
+            "bloc",
+            "fonction",
+            "nature",
+            "profil",
+            "conditionnelle",
+        ):
             if name not in values:
                 continue
-            same = normalise(values[name]) == normalise(first[name]) if name == "statement" else (
-                values[name] == first[name]
+            same = (
+                normalise(values[name]) == normalise(first[name])
+                if name == "statement"
+                else (values[name] == first[name])
             )
             if not same:
                 self._issue(
@@ -236,16 +261,25 @@ class _RequirementsBuilder:
         existing = self.scenarios[requirement_id]
         if not scenario_id:
             if not text and not self._has_proofs(values):
-                self._issue(Severity.WARNING, number, "scenario_id", f"{requirement_id}: row without a scenario")
+                self._issue(
+                    Severity.WARNING, number, "scenario_id", f"{requirement_id}: row without a scenario"
+                )
                 return None
             scenario_id = f"{requirement_id}.{len(existing) + 1:02d}"
-            self._issue(Severity.WARNING, number, "scenario_id", f"scenario without number; read as {scenario_id}")
+            self._issue(
+                Severity.WARNING, number, "scenario_id", f"scenario without number; read as {scenario_id}"
+            )
         elif not scenario_id.startswith(requirement_id + "."):
             self._issue(
-                Severity.WARNING, number, "scenario_id", f"scenario {scenario_id} is not numbered under {requirement_id}"
+                Severity.WARNING,
+                number,
+                "scenario_id",
+                f"scenario {scenario_id} is not numbered under {requirement_id}",
             )
         if any(s.id == scenario_id for s in existing):
-            self._issue(Severity.ERROR, number, "scenario_id", f"duplicate scenario {scenario_id}; row skipped")
+            self._issue(
+                Severity.ERROR, number, "scenario_id", f"duplicate scenario {scenario_id}; row skipped"
+            )
             return None
         if not text:
             self._issue(Severity.WARNING, number, "scenario", f"{scenario_id}: empty scenario text")
@@ -269,17 +303,27 @@ class _RequirementsBuilder:
             if not proof_id:
                 if any(p.text == text for p in proofs):
                     self._issue(
-                        Severity.WARNING, number, id_field, f"proof {slot} repeats an earlier proof with no number; ignored"
+                        Severity.WARNING,
+                        number,
+                        id_field,
+                        f"proof {slot} repeats an earlier proof with no number; ignored",
                     )
                     continue
                 proof_id = self._next_proof_id(scenario_id, proofs)
-                self._issue(Severity.WARNING, number, id_field, f"proof {slot} has no number; read as {proof_id}")
+                self._issue(
+                    Severity.WARNING, number, id_field, f"proof {slot} has no number; read as {proof_id}"
+                )
             elif not proof_id.startswith(scenario_id + "."):
                 self._issue(
-                    Severity.WARNING, number, id_field, f"proof {proof_id} is not numbered under scenario {scenario_id}"
+                    Severity.WARNING,
+                    number,
+                    id_field,
+                    f"proof {proof_id} is not numbered under scenario {scenario_id}",
                 )
             if not text:
-                self._issue(Severity.WARNING, number, text_field, f"proof {proof_id} has a number but no text")
+                self._issue(
+                    Severity.WARNING, number, text_field, f"proof {proof_id} has a number but no text"
+                )
             if any(p.id == proof_id for p in proofs):
                 self._issue(Severity.ERROR, number, id_field, f"duplicate proof {proof_id}; ignored")
                 continue
@@ -309,7 +353,9 @@ class _RequirementsBuilder:
                 self._issue(Severity.WARNING, number, "section_id", f"empty ID Section; read as {section_id}")
         conditional = self._conditional(number, values, requirement_id)
         if not self.scenarios[requirement_id]:
-            self._issue(Severity.WARNING, number, "scenario_id", f"{requirement_id}: requirement without scenario")
+            self._issue(
+                Severity.WARNING, number, "scenario_id", f"{requirement_id}: requirement without scenario"
+            )
         return Requirement(
             id=requirement_id,
             section_id=section_id,
@@ -328,9 +374,11 @@ class _RequirementsBuilder:
         raw = normalise_header(values.get("nature", "")).upper()
         if raw in ("EXIGENCE", "PRECONISATION"):
             return Nature(raw)
-        guessed = Nature.PRECONISATION if re.search(r"\bPEUT\b", statement) and not re.search(
-            r"\bDOI(?:T|VENT)\b", statement
-        ) else Nature.EXIGENCE
+        guessed = (
+            Nature.PRECONISATION
+            if re.search(r"\bPEUT\b", statement) and not re.search(r"\bDOI(?:T|VENT)\b", statement)
+            else Nature.EXIGENCE
+        )
         what = f"unknown nature {values.get('nature')!r}" if raw else "empty nature"
         self._issue(Severity.WARNING, number, "nature", f"{requirement_id}: {what}; read as {guessed.value}")
         return guessed
@@ -342,7 +390,10 @@ class _RequirementsBuilder:
         if raw == "OUI":
             if general:
                 self._issue(
-                    Severity.WARNING, number, "conditionnelle", f"{requirement_id}: conditional but profile 'Général'"
+                    Severity.WARNING,
+                    number,
+                    "conditionnelle",
+                    f"{requirement_id}: conditional but profile 'Général'",
                 )
             return True
         if raw == "NON":
@@ -356,6 +407,9 @@ class _RequirementsBuilder:
             return False
         if raw not in ("", "---", "-"):
             self._issue(
-                Severity.WARNING, number, "conditionnelle", f"{requirement_id}: {raw!r} is not OUI, NON or ---"
+                Severity.WARNING,
+                number,
+                "conditionnelle",
+                f"{requirement_id}: {raw!r} is not OUI, NON or ---",
             )
         return None

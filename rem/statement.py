@@ -80,7 +80,9 @@ class Statement:
         return [dump(c) for c in self.clauses]
 
 
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "“": '"', "”": '"', "«": '"', "»": '"', "‐": "-", "–": "-"})
+_QUOTES = str.maketrans(
+    {"’": "'", "‘": "'", "ʼ": "'", "“": '"', "”": '"', "«": '"', "»": '"', "‐": "-", "–": "-"}
+)
 _WHITESPACE = re.compile(r"\s+")
 
 

@@ -79,11 +79,13 @@ def _business(workbook, issues: list[Issue]) -> tuple[BusinessScenario, ...]:
     header, body = _rows(sheet)
     id_col = _find(header, "n", "scenario")
     text_col = next((i for i, h in enumerate(header) if normalise_header(h) == "scenario"), None)
-    step_id, step_text = _find(header, "n", "etape"), next(
-        (i for i, h in enumerate(header) if normalise_header(h) == "etape"), None
+    step_id, step_text = (
+        _find(header, "n", "etape"),
+        next((i for i, h in enumerate(header) if normalise_header(h) == "etape"), None),
     )
-    proof_id, proof_text = _find(header, "n", "preuve"), next(
-        (i for i, h in enumerate(header) if normalise_header(h) == "preuve"), None
+    proof_id, proof_text = (
+        _find(header, "n", "preuve"),
+        next((i for i, h in enumerate(header) if normalise_header(h) == "preuve"), None),
     )
     if id_col is None:
         issues.append(Issue(Severity.WARNING, sheet.title, 1, None, "no 'N° scénario' column; tab ignored"))
@@ -94,7 +96,13 @@ def _business(workbook, issues: list[Issue]) -> tuple[BusinessScenario, ...]:
         scenario_id = values[id_col]
         if not scenario_id:
             issues.append(
-                Issue(Severity.WARNING, sheet.title, number, get_column_letter(id_col + 1), "row without scenario id")
+                Issue(
+                    Severity.WARNING,
+                    sheet.title,
+                    number,
+                    get_column_letter(id_col + 1),
+                    "row without scenario id",
+                )
             )
             continue
         entry = data.setdefault(scenario_id, {"text": "", "steps": [], "proofs": []})
@@ -105,7 +113,9 @@ def _business(workbook, issues: list[Issue]) -> tuple[BusinessScenario, ...]:
         if step_id is not None and values[step_id]:
             entry["steps"].append((values[step_id], values[step_text] if step_text is not None else ""))
         if proof_id is not None and values[proof_id]:
-            entry["proofs"].append(Proof(values[proof_id], values[proof_text] if proof_text is not None else ""))
+            entry["proofs"].append(
+                Proof(values[proof_id], values[proof_text] if proof_text is not None else "")
+            )
     return tuple(
         BusinessScenario(sid, data[sid]["text"], tuple(data[sid]["steps"]), tuple(data[sid]["proofs"]))
         for sid in order

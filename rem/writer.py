@@ -135,8 +135,13 @@ def _write_tabs(workbook, rem: Rem) -> None:
                 step = scenario.steps[i] if i < len(scenario.steps) else ("", "")
                 proof = scenario.proofs[i] if i < len(scenario.proofs) else None
                 sheet.append(
-                    [scenario.id, scenario.text if i == 0 else "", *step, proof.id if proof else "",
-                     proof.text if proof else ""]
+                    [
+                        scenario.id,
+                        scenario.text if i == 0 else "",
+                        *step,
+                        proof.id if proof else "",
+                        proof.text if proof else "",
+                    ]
                 )
     if rem.referentials:
         sheet = workbook.create_sheet(tabs.REFERENTIALS_SHEET)

@@ -60,7 +60,9 @@ class Event:
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise TraceError(f"{where}: field {key!r} must be a {kind.__name__}, got {value!r}")
         if obj["source"] not in SOURCES:
-            raise TraceError(f"{where}: unknown source {obj['source']!r} (one of {', '.join(sorted(SOURCES))})")
+            raise TraceError(
+                f"{where}: unknown source {obj['source']!r} (one of {', '.join(sorted(SOURCES))})"
+            )
         data = obj.get("data", {})
         if not isinstance(data, Mapping):
             raise TraceError(f"{where}: field 'data' must be an object")

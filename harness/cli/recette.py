@@ -17,8 +17,12 @@ from rem import default_rem_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("recette", help="run the recette against the reference DCC (embedded defaults)")
-    parser.add_argument("--rem", type=Path, default=None, help=f"REM file (default: {default_rem_path().name})")
+    parser = subparsers.add_parser(
+        "recette", help="run the recette against the reference DCC (embedded defaults)"
+    )
+    parser.add_argument(
+        "--rem", type=Path, default=None, help=f"REM file (default: {default_rem_path().name})"
+    )
     parser.add_argument("--out", type=Path, default=Path("recette-out"), help="output directory")
     parser.set_defaults(handler=cmd_recette)
 

@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_show)
 
-    diff = commands.add_parser("diff", help="requirements added, removed and changed between two REM versions")
+    diff = commands.add_parser(
+        "diff", help="requirements added, removed and changed between two REM versions"
+    )
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
     diff.add_argument("--json", action="store_true")

@@ -20,9 +20,7 @@ def requirements(draw, section_id: str, number: int) -> Requirement:
     scenarios = []
     for s in range(1, draw(st.integers(1, 3)) + 1):
         sid = f"{rid}.{s:02d}"
-        proofs = tuple(
-            Proof(f"{sid}.{p:02d}", draw(text)) for p in range(1, draw(st.integers(1, 10)) + 1)
-        )
+        proofs = tuple(Proof(f"{sid}.{p:02d}", draw(text)) for p in range(1, draw(st.integers(1, 10)) + 1))
         scenarios.append(Scenario(sid, draw(text), proofs))
     conditional = draw(st.sampled_from([True, False, None]))
     profil = "Général" if conditional is not True else draw(st.sampled_from(["PS libéral", "Établissement"]))
@@ -50,10 +48,16 @@ def rems(draw, max_requirements: int = 8) -> Rem:
         section = draw(st.sampled_from(SECTION_IDS))
         reqs.append(draw(requirements(section, index + 1)))
     business = tuple(
-        BusinessScenario(f"SCN_DB/CO.{i:02d}", draw(text), ((f"SCN_DB/CO.{i:02d}.01", draw(text)),),
-                         (Proof(f"SCN_DB/CO.{i:02d}.01.01", draw(text)),))
+        BusinessScenario(
+            f"SCN_DB/CO.{i:02d}",
+            draw(text),
+            ((f"SCN_DB/CO.{i:02d}.01", draw(text)),),
+            (Proof(f"SCN_DB/CO.{i:02d}.01.01", draw(text)),),
+        )
         for i in range(1, draw(st.integers(0, 2)) + 1)
     )
-    referentials = tuple(Referential(draw(text), draw(text), "https://esante.gouv.fr") for _ in range(draw(st.integers(0, 2))))
+    referentials = tuple(
+        Referential(draw(text), draw(text), "https://esante.gouv.fr") for _ in range(draw(st.integers(0, 2)))
+    )
     documents = tuple(SegurDocument(draw(text), "34794-8", "N3") for _ in range(draw(st.integers(0, 2))))
     return Rem("generated.xlsx", "", "2099.01", tuple(reqs), business, referentials, documents)

@@ -17,27 +17,50 @@ def base_rem() -> Rem:
             Scenario(f"{rid}.{s:02d}", f"Étapes {s}", (Proof(f"{rid}.{s:02d}.01", "Capture d'écran"),))
             for s in range(1, n_scenarios + 1)
         )
-        return Requirement(rid, rid.rsplit(".", 1)[0], "Section", "2.3.2", "Fonction", Nature.EXIGENCE, statement,
-                           scenarios=scenarios)
+        return Requirement(
+            rid,
+            rid.rsplit(".", 1)[0],
+            "Section",
+            "2.3.2",
+            "Fonction",
+            Nature.EXIGENCE,
+            statement,
+            scenarios=scenarios,
+        )
 
-    return Rem("REM_DCC_2025.01.xlsx", "", "2025.01", (
-        req("INS.01", "Le système DOIT vérifier la clé du matricule INS."),
-        req("INS.02", "Le système DOIT historiser chaque changement de statut.", 2),
-        req("DMP/ALIM.01", "LORSQUE une FRCP est validée, ALORS le système DOIT l'envoyer au DMP."),
-    ))
+    return Rem(
+        "REM_DCC_2025.01.xlsx",
+        "",
+        "2025.01",
+        (
+            req("INS.01", "Le système DOIT vérifier la clé du matricule INS."),
+            req("INS.02", "Le système DOIT historiser chaque changement de statut.", 2),
+            req("DMP/ALIM.01", "LORSQUE une FRCP est validée, ALORS le système DOIT l'envoyer au DMP."),
+        ),
+    )
 
 
 def edited_rem() -> Rem:
     old = base_rem()
-    ins01, ins02, dmp = old.requirements
-    ins01 = dataclasses.replace(ins01, statement="Le système DOIT vérifier la clé du matricule INS et son OID.")
-    s1, s2 = ins02.scenarios
-    s1 = dataclasses.replace(s1, proofs=(Proof(s1.proofs[0].id, "Source SMTP du message"),
-                                         Proof(f"{s1.id}.02", "Trace INSi")))
+    ins01, ins02, _dmp = old.requirements
+    ins01 = dataclasses.replace(
+        ins01, statement="Le système DOIT vérifier la clé du matricule INS et son OID."
+    )
+    s1, _s2 = ins02.scenarios
+    s1 = dataclasses.replace(
+        s1, proofs=(Proof(s1.proofs[0].id, "Source SMTP du message"), Proof(f"{s1.id}.02", "Trace INSi"))
+    )
     ins02 = dataclasses.replace(ins02, scenarios=(s1,))
-    new_req = Requirement("TBB.01", "TBB", "Tableau de bord", "2.4", "Indicateurs", Nature.PRECONISATION,
-                          "Le système PEUT produire les indicateurs.",
-                          scenarios=(Scenario("TBB.01.01", "x", (Proof("TBB.01.01.01", "Extraction"),)),))
+    new_req = Requirement(
+        "TBB.01",
+        "TBB",
+        "Tableau de bord",
+        "2.4",
+        "Indicateurs",
+        Nature.PRECONISATION,
+        "Le système PEUT produire les indicateurs.",
+        scenarios=(Scenario("TBB.01.01", "x", (Proof("TBB.01.01.01", "Extraction"),)),),
+    )
     return dataclasses.replace(old, version="2025.02", requirements=(ins01, ins02, new_req))
 
 
@@ -49,21 +72,40 @@ def test_diff_reports_exactly_the_edits():
         "added": ["TBB.01"],
         "removed": ["DMP/ALIM.01"],
         "changed": [
-            {"id": "INS.01", "fields": {"statement": {
-                "old": "Le système DOIT vérifier la clé du matricule INS.",
-                "new": "Le système DOIT vérifier la clé du matricule INS et son OID."}}},
-            {"id": "INS.02", "scenarios_removed": ["INS.02.02"], "scenarios_changed": [
-                {"id": "INS.02.01", "proofs_added": ["INS.02.01.02"],
-                 "proofs_changed": [{"id": "INS.02.01.01", "old": "Capture d'écran", "new": "Source SMTP du message"}]}
-            ]},
+            {
+                "id": "INS.01",
+                "fields": {
+                    "statement": {
+                        "old": "Le système DOIT vérifier la clé du matricule INS.",
+                        "new": "Le système DOIT vérifier la clé du matricule INS et son OID.",
+                    }
+                },
+            },
+            {
+                "id": "INS.02",
+                "scenarios_removed": ["INS.02.02"],
+                "scenarios_changed": [
+                    {
+                        "id": "INS.02.01",
+                        "proofs_added": ["INS.02.01.02"],
+                        "proofs_changed": [
+                            {"id": "INS.02.01.01", "old": "Capture d'écran", "new": "Source SMTP du message"}
+                        ],
+                    }
+                ],
+            },
         ],
     }
 
 
 def test_diff_of_a_rem_with_itself_is_empty_even_with_retyped_whitespace():
     old = base_rem()
-    retyped = dataclasses.replace(old, requirements=tuple(
-        dataclasses.replace(r, statement=r.statement.replace(" ", "\u00a0 ")) for r in old.requirements))
+    retyped = dataclasses.replace(
+        old,
+        requirements=tuple(
+            dataclasses.replace(r, statement=r.statement.replace(" ", "\u00a0 ")) for r in old.requirements
+        ),
+    )
     assert diff_rems(old, retyped).empty
 
 
@@ -94,10 +136,14 @@ def test_cli_load_json_keys(tmp_path, capsys):
 def test_cli_load_reports_cells_and_exits_1_on_errors(tmp_path, capsys):
     from tests.rem.conftest import row, write_sheet
 
-    path = write_sheet(tmp_path / "r.xlsx", [row("A.01", "A.01.01", proofs=[("A.01.01.01", "p"), ("A.01.01.01", "q")])])
+    path = write_sheet(
+        tmp_path / "r.xlsx", [row("A.01", "A.01.01", proofs=[("A.01.01.01", "p"), ("A.01.01.01", "q")])]
+    )
     assert main(["rem", "load", str(path), "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
-    assert out["errors"] == [{"sheet": "Exigences", "row": 2, "column": "N", "message": "duplicate proof A.01.01.01; ignored"}]
+    assert out["errors"] == [
+        {"sheet": "Exigences", "row": 2, "column": "N", "message": "duplicate proof A.01.01.01; ignored"}
+    ]
 
 
 def test_cli_not_a_rem_exits_2_with_one_line(tmp_path, capsys):

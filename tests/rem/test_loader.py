@@ -13,7 +13,9 @@ from rem.loader import RemFormatError, load_rem
 from rem.model import Nature, Severity
 from tests.rem.conftest import row
 
-TEMPLATE = Path(__file__).resolve().parents[3] / "shared" / "rem-format" / "template-segur-requirement-export.xlsx"
+TEMPLATE = (
+    Path(__file__).resolve().parents[3] / "shared" / "rem-format" / "template-segur-requirement-export.xlsx"
+)
 
 
 def messages(result, severity=None):
@@ -23,9 +25,16 @@ def messages(result, severity=None):
 def test_groups_rows_into_requirements_scenarios_and_proofs(sheet):
     path = sheet(
         [
-            row("INS.01", "INS.01.01", proofs=[("INS.01.01.01", "Capture d'écran"), ("INS.01.01.02", "Trace")]),
+            row(
+                "INS.01", "INS.01.01", proofs=[("INS.01.01.01", "Capture d'écran"), ("INS.01.01.02", "Trace")]
+            ),
             row("INS.01", "INS.01.02", proofs=[("INS.01.02.01", "Source SMTP du message")]),
-            row("DMP/ALIM.03", "DMP/ALIM.03.01", proofs=[("DMP/ALIM.03.01.01", "Fichier CDA")], section_id="DMP/ALIM"),
+            row(
+                "DMP/ALIM.03",
+                "DMP/ALIM.03.01",
+                proofs=[("DMP/ALIM.03.01.01", "Fichier CDA")],
+                section_id="DMP/ALIM",
+            ),
         ]
     )
     result = load_rem(path)
@@ -58,9 +67,10 @@ def test_shuffled_columns_extra_columns_and_retyped_headers(sheet):
     shuffled_headers = [headers[i] for i in order] + ["Commentaire ARS"]
     # accents dropped, line breaks and stray spaces, as people retype them
     shuffled_headers = [
-        {"N° exigence": " N°\nexigence ", "Énoncé de l'exigence (DOIT) ou de la préconisation (PEUT)": "Enonce de l exigence"}.get(
-            h, h
-        )
+        {
+            "N° exigence": " N°\nexigence ",
+            "Énoncé de l'exigence (DOIT) ou de la préconisation (PEUT)": "Enonce de l exigence",
+        }.get(h, h)
         for h in shuffled_headers
     ]
     shuffled_row = [good[i] for i in order] + ["à revoir"]
@@ -82,7 +92,12 @@ def test_real_sheet_defects_are_warnings_with_their_cells(sheet):
         # blank proof number with a text; a number with no text
         row("INS.04", "INS.04.01", proofs=[(None, "Démonstration"), ("INS.04.01.02", None)]),
         # non-breaking spaces
-        row("INS.05", "INS.05.01", statement="Le système\u00a0DOIT tracer.", proofs=[("INS.05.01.01", "Trace")]),
+        row(
+            "INS.05",
+            "INS.05.01",
+            statement="Le système\u00a0DOIT tracer.",
+            proofs=[("INS.05.01.01", "Trace")],
+        ),
     ]
     result = load_rem(sheet(rows))
     assert result.errors == []
@@ -126,12 +141,21 @@ def test_nature_and_conditional_inconsistencies(sheet):
         row("A.01", "A.01.01", statement="Le système PEUT faire X.", nature="", proofs=[("A.01.01.01", "p")]),
         row("A.02", "A.02.01", conditionnelle="OUI", profil="Général", proofs=[("A.02.01.01", "p")]),
         row("A.03", "A.03.01", conditionnelle="NON", profil="PS libéral", proofs=[("A.03.01.01", "p")]),
-        row("A.04", "A.04.01", conditionnelle="---", profil="", nature="Préconisation", proofs=[("A.04.01.01", "p")]),
+        row(
+            "A.04",
+            "A.04.01",
+            conditionnelle="---",
+            profil="",
+            nature="Préconisation",
+            proofs=[("A.04.01.01", "p")],
+        ),
     ]
     result = load_rem(sheet(rows))
     rem = result.rem
     assert rem.requirement("A.01").nature is Nature.PRECONISATION
-    assert rem.requirement("A.04").nature is Nature.PRECONISATION and rem.requirement("A.04").conditional is None
+    assert (
+        rem.requirement("A.04").nature is Nature.PRECONISATION and rem.requirement("A.04").conditional is None
+    )
     texts = [i.message for i in result.warnings]
     assert "A.01: empty nature; read as PRECONISATION" in texts
     assert "A.02: conditional but profile 'Général'" in texts
@@ -139,8 +163,20 @@ def test_nature_and_conditional_inconsistencies(sheet):
 
 
 def test_pre_publication_layout_is_accepted(sheet):
-    cells = ["DCC", "INS.01", "Identité", "Qualification", "Le système DOIT qualifier.", "note", "EXIGENCE", "Général",
-             "INS.01.01", "Scénario", "INS.01.01.01", "Capture"]
+    cells = [
+        "DCC",
+        "INS.01",
+        "Identité",
+        "Qualification",
+        "Le système DOIT qualifier.",
+        "note",
+        "EXIGENCE",
+        "Général",
+        "INS.01.01",
+        "Scénario",
+        "INS.01.01.01",
+        "Capture",
+    ]
     cells += [None] * (len(PRE_PUBLICATION_HEADERS) - len(cells))
     cells[-5:] = ["Publiée", "", "Majeure", "3", "NON"]
     result = load_rem(sheet([cells], headers=PRE_PUBLICATION_HEADERS))

@@ -33,19 +33,55 @@ def test_pre_publication_layout_round_trip(rem):
     assert result.rem.layout == "pre-publication"
     for loaded, written in zip(result.rem.requirements, rem.requirements, strict=True):
         assert (loaded.id, loaded.statement, loaded.scenarios, loaded.nature, loaded.conditional) == (
-            written.id, written.statement, written.scenarios, written.nature, written.conditional
+            written.id,
+            written.statement,
+            written.scenarios,
+            written.nature,
+            written.conditional,
         )
 
 
 def test_a_failed_write_leaves_the_previous_file(tmp_path):
     from rem.model import Nature, Proof, Rem, Requirement, Scenario
 
-    good = Rem("x", "", "1", (Requirement("A.01", "A", "", "", "", Nature.EXIGENCE, "DOIT", scenarios=(
-        Scenario("A.01.01", "s", (Proof("A.01.01.01", "p"),)),)),))
+    good = Rem(
+        "x",
+        "",
+        "1",
+        (
+            Requirement(
+                "A.01",
+                "A",
+                "",
+                "",
+                "",
+                Nature.EXIGENCE,
+                "DOIT",
+                scenarios=(Scenario("A.01.01", "s", (Proof("A.01.01.01", "p"),)),),
+            ),
+        ),
+    )
     path = write_rem(good, tmp_path / "rem.xlsx")
     before = path.read_bytes()
-    too_many = Rem("x", "", "1", (Requirement("A.01", "A", "", "", "", Nature.EXIGENCE, "DOIT", scenarios=(
-        Scenario("A.01.01", "s", tuple(Proof(f"A.01.01.{i:02d}", "p") for i in range(1, 12))),)),))
+    too_many = Rem(
+        "x",
+        "",
+        "1",
+        (
+            Requirement(
+                "A.01",
+                "A",
+                "",
+                "",
+                "",
+                Nature.EXIGENCE,
+                "DOIT",
+                scenarios=(
+                    Scenario("A.01.01", "s", tuple(Proof(f"A.01.01.{i:02d}", "p") for i in range(1, 12))),
+                ),
+            ),
+        ),
+    )
     try:
         write_rem(too_many, path)
     except ValueError as error:
