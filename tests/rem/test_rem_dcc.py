@@ -133,3 +133,34 @@ def test_build_rejects_a_bad_source_naming_file_and_id(tmp_path, edit, message):
     out = tmp_path / "REM.xlsx"
     assert main(["--sources", str(sources), "--out", str(out)]) == 2
     assert not out.exists()
+
+
+def test_diff_between_two_versions_of_our_rem_shows_exactly_the_edits(tmp_path, capsys):
+    """A 2025.02 made from our sources by three edits: the diff lists those three and nothing else."""
+    import json
+
+    from harness.cli import main as cli
+
+    sources = tmp_path / "source"
+    shutil.copytree(SOURCE_DIR, sources)
+    ins = sources / "INS.yaml"
+    text = ins.read_text(encoding="utf-8")
+    text = text.replace("l'auteur du changement.", "l'auteur et le motif du changement.", 1)  # INS.03 reworded
+    text = text.replace(
+        '    - [INS.04.01.01, "Traces des appels INSi et des retours"]\n',
+        '    - [INS.04.01.01, "Traces des appels INSi et des retours"]\n    - [INS.04.01.02, "Rapport INSi"]\n',
+    )
+    ins.write_text(text, encoding="utf-8")
+    bdt = sources / "BDT.yaml"
+    bdt_text = bdt.read_text(encoding="utf-8")
+    bdt.write_text(bdt_text[: bdt_text.index("- id: BDT.04")], encoding="utf-8")  # BDT.04 removed
+    new = tmp_path / "REM_DCC_2025.02.xlsx"
+    assert main(["--sources", str(sources), "--out", str(new)]) == 0
+    capsys.readouterr()
+    assert cli(["rem", "diff", str(default_rem_path()), str(new), "--json"]) == 1
+    diff = json.loads(capsys.readouterr().out)
+    assert diff["added"] == [] and diff["removed"] == ["BDT.04"]
+    assert [c["id"] for c in diff["changed"]] == ["INS.03", "INS.04"]
+    ins03, ins04 = diff["changed"]
+    assert list(ins03) == ["fields", "id"] and list(ins03["fields"]) == ["statement"]
+    assert ins04 == {"id": "INS.04", "scenarios_changed": [{"id": "INS.04.01", "proofs_added": ["INS.04.01.02"]}]}
