@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -91,8 +92,12 @@ def build_app(sim: AnnuaireSimulator) -> FastAPI:
     async def search_post(kind: str, request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return _outcome(415, "POST _search needs application/x-www-form-urlencoded", "not-supported")
-        form = await request.form()
-        params = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        body = await request.body()
+        try:
+            params = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
+                               max_num_fields=100)
+        except (UnicodeDecodeError, ValueError) as error:
+            return _outcome(400, f"_search body: not a form ({error})", "invalid")
         return await run_search(request, kind, list(request.query_params.multi_items()) + params)
 
     @app.get(BASE_PATH + "/{kind}/{resource_id}")

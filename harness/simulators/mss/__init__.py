@@ -1,6 +1,3 @@
-"""MSSanté simulator: SMTP receiving MTA, IHE XDM checks, DSN/MDN acknowledgements."""
-
-from harness.simulators.mss.mailboxes import MailboxType
-from harness.simulators.mss.server import Delivered, MssSimulator
-
-__all__ = ["Delivered", "MailboxType", "MssSimulator"]
+"""MSSanté simulator: SMTP receiving MTA (``server.MssSimulator``), IHE XDM checks (``message``), DSN/MDN
+acknowledgements (``acks``), mailbox types (``mailboxes``), the CDA header reader shared with the peer DCC and the
+hospital record (``cda``)."""

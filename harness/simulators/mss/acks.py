@@ -8,8 +8,11 @@ Delivery: a DSN (RFC 3464, ``multipart/report; report-type=delivery-status``). R
 
 from __future__ import annotations
 
+import email
+import email.policy
 import email.utils
-from email.message import EmailMessage, MIMEPart
+import uuid
+from email.message import EmailMessage
 
 from harness.simulators.mss.message import ERROR_TEXT
 
@@ -17,20 +20,20 @@ REPORTING_MTA = "mss-simulator.mssante.fr"
 
 
 def _report(kind: str, human: str, machine: bytes, subtype: str, original_headers: str) -> EmailMessage:
-    report = EmailMessage()
-    report.make_mixed()
-    report.set_type("multipart/report")
-    report.set_param("report-type", kind)
-    text = MIMEPart()
-    text.set_content(human)
-    status = MIMEPart()
-    status.set_payload(machine.decode("utf-8"), charset=None)
-    status["Content-Type"] = subtype
-    headers = MIMEPart()
-    headers.set_payload(original_headers)
-    headers["Content-Type"] = "text/rfc822-headers"
-    for part in (text, status, headers):
-        report.attach(part)
+    """A ``multipart/report`` written out by hand: the ``email`` package cannot build the per-recipient blocks
+    of ``message/delivery-status`` from strings, and an RFC 3462 report is plain text anyway."""
+    boundary = "=_report_" + uuid.uuid4().hex
+    body = (
+        f'Content-Type: multipart/report; report-type={kind}; boundary="{boundary}"\r\n'
+        "MIME-Version: 1.0\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        f"{human}\r\n"
+        f"--{boundary}\r\nContent-Type: {subtype}\r\n\r\n{machine.decode('utf-8')}\r\n"
+        f"--{boundary}\r\nContent-Type: text/rfc822-headers; charset=utf-8\r\n\r\n{original_headers}\r\n"
+        f"--{boundary}--\r\n"
+    )
+    report = email.message_from_bytes(body.encode("utf-8"), policy=email.policy.default)
+    assert isinstance(report, EmailMessage)
     return report
 
 

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -44,6 +45,16 @@ class Delivered:
 
 
 Listener = Callable[[Delivered], None]
+
+
+class _Controller(Controller):
+    """aiosmtpd's Controller connects to ``self.port`` to wake the server up; with port 0 (a free port, as tests
+    use) it must first learn the port the OS chose."""
+
+    def _trigger_server(self) -> None:
+        if self.server is not None and self.server.sockets:
+            self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
 
 
 class _Handler:
@@ -127,12 +138,12 @@ class MssSimulator(Simulator):
     def start(self) -> MssSimulator:
         if self._controller is not None:
             return self
-        self._controller = Controller(
+        self._controller = _Controller(
             _Handler(self), hostname=self.host, port=self.port or 0, data_size_limit=MAX_MESSAGE_BYTES,
             enable_SMTPUTF8=True, decode_data=False, ready_timeout=10.0, server_hostname="mss-simulator",
         )
         self._controller.start()
-        self.port = self._controller.server.sockets[0].getsockname()[1]
+        self.port = self._controller.port
         return self
 
     def stop(self) -> None:
@@ -165,7 +176,7 @@ class MssSimulator(Simulator):
         """Runs in a worker thread: analyse, store the evidence, deliver, acknowledge. Returns the SMTP reply."""
         recipients = list(envelope.rcpt_tos)
         types = [self.pending_types.pop((id(envelope), r.lower()), MailboxType.PER) for r in recipients]
-        sender = str(envelope.mail_from or "")
+        sender = str(envelope.mail_from or "").strip("<>")  # "<>": the null reverse-path of a DSN/MDN
         eml_path = self.evidence.store(SOURCE, "received.eml", raw)
         try:
             analysis = analyse(raw, recipients, authorised_senders=self.authorised_senders,
@@ -218,7 +229,7 @@ class MssSimulator(Simulator):
                 self._send(mdn, analysis.message_id, "mdn", analysis.error_code)
 
     def _send(self, ack: EmailMessage, message_id: str, kind: str, code: int | None) -> None:
-        raw = ack.as_bytes()
+        raw = ack.as_bytes(policy=SMTP_POLICY)
         path = self.evidence.store(SOURCE, f"{kind}.eml", raw)
         delivered_to = "outbox"
         if self.return_smtp:
