@@ -90,8 +90,7 @@ class DpiSimulator(HttpSimulator):
             self._record({"document_id": header.document_id, "kind": KINDS.get(header.type_code or ""),
                           "set_id": header.set_id, "version": header.version, "status": header.status,
                           "patient_ins": header.ins, "accepted": analysis.error_code is None,
-                          "error": None if analysis.error_code is None
-                          else {"code": analysis.error_code, "reason": analysis.error}},
+                          "error": analysis.error, "error_code": analysis.error_code},
                          delivered, extra=(path,))
 
     def _record(self, data: dict[str, Any], delivered: Any, extra: tuple[str, ...] = ()) -> None:

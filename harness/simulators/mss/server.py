@@ -186,7 +186,7 @@ class MssSimulator(Simulator):
                 SOURCE, "mss.message_received",
                 {"message_id": None, "from": sender, "to": recipients, "mailbox_types": [str(t) for t in types],
                  "subject": None, "headers": {}, "patient_ins": None, "xdm": None, "accepted": False,
-                 "error": refused.reply},
+                 "error": refused.reply, "error_code": None},
                 artifacts=(eml_path,),
             )
             return refused.reply
@@ -199,8 +199,7 @@ class MssSimulator(Simulator):
              "mailbox_types": [str(t) for t in types], "subject": analysis.subject,
              "headers": dict(sorted(analysis.mss_headers.items())), "patient_ins": analysis.patient_ins,
              "xdm": None if analysis.xdm is None else {"documents": analysis.documents},
-             "accepted": True, "error": None if analysis.error_code is None
-             else {"code": analysis.error_code, "reason": analysis.error}},
+             "accepted": True, "error": analysis.error, "error_code": analysis.error_code},
             artifacts=tuple(artifacts),
         )
         listeners: list[tuple[Listener, Delivered]] = []
