@@ -37,7 +37,7 @@ CDA = (
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def load(make_client: Callable[[], Any], request: Callable[[Any], None], close: Callable[[Any], None]
