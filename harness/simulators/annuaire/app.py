@@ -25,6 +25,21 @@ BASE_PATH = "/fhir/v2"
 MAX_FAULT_DELAY_S = 30.0
 
 
+class DroppedResponse(Response):
+    """The ``drop`` fault: headers and the start of a body go out, then the server aborts the connection
+    (uvicorn closes the transport when the app fails after the response started), so the client sees the
+    connection die mid-answer."""
+
+    def __init__(self) -> None:
+        super().__init__(b"")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", FHIR_JSON.encode()), (b"content-length", b"4096")]})
+        await send({"type": "http.response.body", "body": b'{"resourceType": "Bundle"', "more_body": True})
+        raise ConnectionAbortedError("connection dropped (injected fault)")
+
+
 def _outcome(status: int, message: str, code: str) -> JSONResponse:
     return JSONResponse(fhir.outcome(message, code), status_code=status, media_type=FHIR_JSON)
 
@@ -49,7 +64,7 @@ def build_app(sim: AnnuaireSimulator) -> FastAPI:
         if mode is FaultMode.MALFORMED:
             return Response(b'{"resourceType": "Bundle", "entry": [', media_type=FHIR_JSON)
         if mode is FaultMode.DROP:
-            raise sim.drop_connection()
+            return DroppedResponse()
         return None
 
     def authorised(request: Request) -> Response | None:
