@@ -3,7 +3,7 @@
 Every received mail becomes an ``mss.message_received`` event with the ``.eml`` and the ``IHE_XDM.zip`` as
 evidence; every acknowledgement (DSN, MDN) an ``mss.ack_sent`` event with its ``.eml``. Acknowledgements go to
 ``return_smtp`` (``host:port``, e.g. the DCC's inbound SMTP) when configured, else into :attr:`outbox`.
-Fault injection applies to the DATA command (``operation`` ``None``, ``"DATA"``) or to ``"RCPT"``:
+Fault injection applies to the DATA command (faults with ``operation`` ``None`` or ``"DATA"``):
 refuse → 554, error_5xx → 451 (transient), timeout/slow → reply delayed by ``delay_s`` (bounded to 30 s),
 malformed → a garbled reply line, drop → the connection is closed without a reply.
 """
@@ -47,9 +47,36 @@ class Delivered:
 Listener = Callable[[Delivered], None]
 
 
+_DSN_PARAMS = {"MAIL": ("RET=", "ENVID="), "RCPT": ("NOTIFY=", "ORCPT=")}
+
+
+class _Smtp(SMTP):
+    """aiosmtpd answers 555 to any MAIL/RCPT parameter it does not know, but a DCC asking for delivery
+    notifications sends the RFC 3461 ones (RET, ENVID, NOTIFY, ORCPT): they are taken out and kept on the
+    envelope, and ``DSN`` is advertised in the EHLO answer."""
+
+    def _strip(self, verb: str, arg: str) -> tuple[str, list[str]]:
+        words = arg.split(" ")
+        kept = [w for w in words if not w.upper().startswith(_DSN_PARAMS[verb])]
+        return " ".join(kept), [w.upper() for w in words if w not in kept]
+
+    async def smtp_MAIL(self, arg: str) -> None:
+        cleaned, dsn = self._strip("MAIL", arg or "")
+        await super().smtp_MAIL(cleaned)
+        self.envelope.dsn_mail = dsn  # type: ignore[attr-defined]
+
+    async def smtp_RCPT(self, arg: str) -> None:
+        cleaned, dsn = self._strip("RCPT", arg or "")
+        self.envelope.dsn_rcpt = [*getattr(self.envelope, "dsn_rcpt", []), *dsn]  # type: ignore[attr-defined]
+        await super().smtp_RCPT(cleaned)
+
+
 class _Controller(Controller):
     """aiosmtpd's Controller connects to ``self.port`` to wake the server up; with port 0 (a free port, as tests
     use) it must first learn the port the OS chose."""
+
+    def factory(self) -> SMTP:
+        return _Smtp(self.handler, **self.SMTP_kwargs)
 
     def _trigger_server(self) -> None:
         if self.server is not None and self.server.sockets:
@@ -83,6 +110,11 @@ class _Handler:
             return "421 4.4.2 connection dropped (injected fault)"  # never reaches the client
         return None
 
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-DSN", responses[-1]]
+
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
         try:
@@ -91,7 +123,11 @@ class _Handler:
             return refused.reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
-        self.sim.pending_types[id(envelope), address.lower()] = kind
+        types = getattr(envelope, "mss_types", None)
+        if types is None:
+            types = {}
+            envelope.mss_types = types  # type: ignore[attr-defined]  # lives and dies with the transaction
+        types[address.lower()] = kind
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -129,7 +165,6 @@ class MssSimulator(Simulator):
         self.always_dsn = bool(options.get("always_dsn", True))
         self.mailboxes: dict[str, list[Delivered]] = {}
         self.outbox: list[EmailMessage] = []
-        self.pending_types: dict[tuple[int, str], MailboxType] = {}
         self._listeners: dict[str, list[Listener]] = {}
         self._lock = threading.Lock()
         self._controller: Controller | None = None
@@ -175,7 +210,8 @@ class MssSimulator(Simulator):
     def receive(self, raw: bytes, envelope: Envelope) -> str:
         """Runs in a worker thread: analyse, store the evidence, deliver, acknowledge. Returns the SMTP reply."""
         recipients = list(envelope.rcpt_tos)
-        types = [self.pending_types.pop((id(envelope), r.lower()), MailboxType.PER) for r in recipients]
+        known = getattr(envelope, "mss_types", {})
+        types = [known.get(r.lower(), MailboxType.PER) for r in recipients]
         sender = str(envelope.mail_from or "").strip("<>")  # "<>": the null reverse-path of a DSN/MDN
         eml_path = self.evidence.store(SOURCE, "received.eml", raw)
         try:
@@ -216,8 +252,8 @@ class MssSimulator(Simulator):
     def _acknowledge(self, analysis: Analysis, recipients: list[str], sender: str, envelope: Envelope) -> None:
         if not sender:
             return  # null reverse-path (a DSN or MDN itself): never acknowledge, RFC 3461 §5.2
-        wants_dsn = self.always_dsn or any("NOTIFY=" in o.upper() and "SUCCESS" in o.upper()
-                                           for o in envelope.rcpt_options)
+        wants_dsn = self.always_dsn or any(o.startswith("NOTIFY=") and "SUCCESS" in o
+                                           for o in getattr(envelope, "dsn_rcpt", []))
         if wants_dsn:
             self._send(build_dsn(analysis.message, recipients, sender), analysis.message_id, "dsn", None)
         notify = analysis.message.get("Disposition-Notification-To")
