@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import pickle
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,17 +30,20 @@ from durable import engine as durable_engine
 
 from rem.model import Rem
 from rules import preuve
-from rules.expr import evaluate, to_durable
+from rules.expr import evaluate, to_durable_dnf
 from rules.loader import RuleSet
 from rules.model import Pattern, Rule
 from rules.trace import Event
 from rules.verdict import Outcome, Verdict, combine
 
-_RULESET_NUMBERS = itertools.count(1)
 
 
 class EngineError(RuntimeError):
     """The engine failed on a rule (an action raised, or durable_rules refused a ruleset): stage ``evaluate``."""
+
+
+class _WorkerDied(Exception):
+    pass
 
 
 class _QuietHost(durable_engine.Host):
@@ -58,21 +63,37 @@ class _Firings:
 
 
 def _conjunction(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One flat ``$and``, the form durable_rules' own DSL generates (a nested conjunction once gave us a wrong
-    correlation, in a batch that also held unhandled facts; flat ones never have)."""
-    flat: list[dict[str, Any]] = []
-    for part in parts:
-        flat.extend(part["$and"] if set(part) == {"$and"} else [part])
-    return {"$and": flat} if len(flat) > 1 else flat[0]
+    return {"$and": parts} if len(parts) > 1 else parts[0]
 
 
-def _condition(pattern: Pattern, correlate: bool, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = [{"type": pattern.event}]
-    if pattern.quand is not None:
-        parts.append(to_durable(pattern.quand, trigger_alias="t"))
-    if correlate:
-        parts += [{f"data.{own}": {"t": f"data.{theirs}"}} for own, theirs in pattern.correler]
-    return _conjunction(parts + (extra or []))
+def _conditions(
+    pattern: Pattern, correlate: bool, extra: list[dict[str, Any]] | None = None, role: str = "f"
+) -> list[dict[str, Any]]:
+    """The pattern as flat conjunctions, one per disjunct of its condition (``rules.expr.to_durable_dnf``)."""
+    disjuncts = to_durable_dnf(pattern.quand, trigger_alias="t") if pattern.quand is not None else [[]]
+    correlation = [{f"data.{own}": {"t": f"data.{theirs}"}} for own, theirs in pattern.correler] if correlate else []
+    conjunctions = []
+    for leaves in disjuncts:
+        tests = [*leaves, *correlation, *(extra or []), {"role": role}]
+        joins = [t for t in tests if _refers_to_trigger(t)]
+        plain = [t for t in tests if not _refers_to_trigger(t)]
+        # The type and plain tests first, then an existence test for every field a join reads, then the joins:
+        # durable_rules 2.0.28 crashes (segmentation fault) when a join reads a field the fact does not have.
+        guards = [{"$ex": {field: 1}} for field in sorted({f for j in joins for f in _joined_fields(j)})]
+        conjunctions.append(_conjunction([{"type": pattern.event}, *plain, *guards, *joins]))
+    return conjunctions
+
+
+def _refers_to_trigger(test: dict[str, Any]) -> bool:
+    return '{"t": ' in json.dumps(test)
+
+
+def _joined_fields(test: dict[str, Any]) -> list[str]:
+    """The fields of this event a join test reads (``{"data.x": {"t": ...}}`` or ``{"$op": {"data.x": {...}}}``)."""
+    (key, value), = test.items()
+    if key.startswith("$"):
+        return [k for k in value if k.startswith("data.")] if isinstance(value, dict) else []
+    return [key] if key.startswith("data.") else []
 
 
 def _ignore(c) -> None:
@@ -81,52 +102,57 @@ def _ignore(c) -> None:
 
 def compile_rule(rule: Rule, actions: _Firings | None = None) -> dict[str, Any]:
     """The durable_rules ruleset (JSON form) of one rule. ``actions`` receives the firings; without it the
-    definition is returned with action names only (what ``rules explain`` shows)."""
+    definition is returned with action names only (what ``rules explain`` shows). A condition with ``or`` becomes
+    one durable_rules rule per disjunct (suffix ``~N``), all recording into the same place."""
     assert rule.lorsque is not None
 
     def record(kind: str, index: int):
         def run(c) -> None:
             try:
                 matched = c._m  # durable_rules keeps the raw matched facts, by alias, on the closure
-                trigger = matched["t"]["id"] if "t" in matched else "*"
+                trigger = _event_id(matched["t"]["id"]) if "t" in matched else "*"
                 if kind == "trigger":
                     actions.triggers.add(trigger)
                 elif kind == "doit":
-                    actions.discharged[index][trigger].add(matched["f"]["id"])
+                    actions.discharged[index][trigger].add(_event_id(matched["f"]["id"]))
                 else:
-                    actions.forbidden[index].add((trigger, matched["f"]["id"]))
+                    actions.forbidden[index].add((trigger, _event_id(matched["f"]["id"])))
             except Exception as error:  # noqa: BLE001 - durable_rules would swallow it into state['exception']
                 actions.errors.append(f"{rule.requirement} {kind}[{index}]: {error!r}")
 
         return run if actions is not None else f"{kind}[{index}]"
 
-    trigger = _condition(rule.lorsque, correlate=False)
     definition: dict[str, Any] = {
         # Every asserted fact must match some rule, or durable_rules raises MessageNotHandledException for the
         # whole batch and drops its pending actions (tests/rules/test_durable_facts.py). This catch-all handles
         # them; "$ex" as a catch-all hangs the engine, a comparison on seq does not.
         "vu": {"all": [{"m": {"$gte": {"seq": 0}}}], "run": _ignore if actions is not None else "vu"},
-        "lorsque": {"all": [{"t": trigger}], "run": record("trigger", 0)},
     }
+
+    def add(name: str, variants: list[list[dict[str, Any]]], action) -> None:
+        for number, slots in enumerate(variants):
+            key = name if len(variants) == 1 else f"{name}~{number}"
+            definition[key] = {"all": slots, "run": action}
+
+    triggers = _conditions(rule.lorsque, correlate=False, role="t")
+    add("lorsque", [[{"t": t}] for t in triggers], record("trigger", 0))
     for index, obligation in enumerate(rule.doit):
         bound: list[dict[str, Any]] = [{"$gt": {"seq": {"t": "seq"}}}]
         if obligation.max_events is not None:
             bound.append({"$lte": {"seq": {"$add": {"$l": {"t": "seq"}, "$r": obligation.max_events}}}})
-        follower = _condition(obligation, correlate=True, extra=bound)
-        definition[f"doit_{index}"] = {"all": [{"t": trigger}, {"f": follower}], "run": record("doit", index)}
+        followers = _conditions(obligation, correlate=True, extra=bound)
+        add(f"doit_{index}", [[{"t": t}, {"f": f}] for t in triggers for f in followers], record("doit", index))
     for index, prohibition in enumerate(rule.ne_doit_pas):
         if not prohibition.apres_declencheur and not prohibition.correler:
             # Not tied to the trigger: a single-fact rule. (In a two-fact rule one fact cannot fill both slots, so
             # an event that is at once the trigger and the forbidden event would never be reported.)
-            forbidden = _condition(prohibition, correlate=False)
-            definition[f"ne_doit_pas_{index}"] = {"all": [{"f": forbidden}], "run": record("ne_doit_pas", index)}
+            forbidden = _conditions(prohibition, correlate=False)
+            add(f"ne_doit_pas_{index}", [[{"f": f}] for f in forbidden], record("ne_doit_pas", index))
             continue
         after = [{"$gt": {"seq": {"t": "seq"}}}] if prohibition.apres_declencheur else []
-        forbidden = _condition(prohibition, correlate=True, extra=after)
-        definition[f"ne_doit_pas_{index}"] = {
-            "all": [{"t": trigger}, {"f": forbidden}],
-            "run": record("ne_doit_pas", index),
-        }
+        forbidden = _conditions(prohibition, correlate=True, extra=after)
+        add(f"ne_doit_pas_{index}", [[{"t": t}, {"f": f}] for t in triggers for f in forbidden],
+            record("ne_doit_pas", index))
     return definition
 
 
@@ -137,6 +163,99 @@ def _describe(pattern: Pattern) -> str:
     if pattern.correler:
         text += " corrélé sur " + ", ".join(o if o == t else f"{o}={t}" for o, t in pattern.correler)
     return text
+
+
+def _fork_call(function, *args):
+    """``function(*args)`` in a forked child; its result comes back pickled. A child that dies (durable_rules is
+    C code and can crash) raises EngineError here instead of killing the run."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(read_end)
+        try:
+            payload = pickle.dumps(("ok", function(*args)))
+        except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
+            payload = pickle.dumps(("error", f"{type(error).__name__}: {error}"))
+        with os.fdopen(write_end, "wb") as out:
+            out.write(payload)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as source:
+        payload = source.read()
+    _, status = os.waitpid(pid, 0)
+    if not payload:
+        signal = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        raise _WorkerDied(f"the rule engine process died (signal {signal}, status {status})")
+    kind, value = pickle.loads(payload)
+    if kind == "error":
+        raise EngineError(value)
+    return value
+
+
+def facts_for(rule: Rule, scenario: str, events: Iterable[Event]) -> list[dict[str, Any]]:
+    """The facts a rule's session receives: only events whose type some pattern names, one copy per role.
+
+    An event that could be the trigger is asserted with role "t", one that could follow it with role "f" (both
+    when its type is in both): durable_rules 2.0.28 crashes now and then (segmentation fault) when one fact can
+    fill both slots of a join, as AUTH.02 and TRANS.04 showed; with roles no fact ever can."""
+    assert rule.lorsque is not None
+    trigger_type = rule.lorsque.event
+    follower_types = {p.event for p in (*rule.doit, *rule.ne_doit_pas)}
+    facts = []
+    for e in events:
+        for role, wanted in (("t", e.type == trigger_type), ("f", e.type in follower_types)):
+            if wanted:
+                facts.append({"id": f"{e.id}#{role}", "role": role, "sid": scenario, "seq": e.seq, "type": e.type,
+                              "data": dict(e.data)})
+    return facts
+
+
+def _event_id(fact_id: str) -> str:
+    return fact_id.rsplit("#", 1)[0]
+
+
+WORKER_ATTEMPTS = 3
+
+
+def _isolated(function, rule: Rule, batches):
+    """``_fork_call`` with retries of a worker that died. durable_rules 2.0.28 segfaults intermittently (about one
+    run in seven) on some rules whose trigger and follower share an event type (AUTH.02, TRANS.04); the result of a
+    run that completes does not depend on it, so a dead worker is run again, and a rule whose worker dies
+    WORKER_ATTEMPTS times in a row is an EngineError that names it."""
+    for attempt in range(1, WORKER_ATTEMPTS + 1):
+        try:
+            return _fork_call(function, rule, batches)
+        except _WorkerDied as died:
+            if attempt == WORKER_ATTEMPTS:
+                raise EngineError(f"{rule.file}:{rule.line}: {rule.requirement}: {died} ({attempt} attempts)") from None
+    raise AssertionError("unreachable")
+
+
+def _evaluate_rule(rule: Rule, batches: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, _Firings]:
+    """Runs in a fresh worker process: one Host, one ruleset (durable_rules keeps rulesets process-wide, and
+    several rulesets in one process have crashed it), every scenario of the rule as its own session."""
+    host = _QuietHost()
+    firings = _Firings()
+    host.set_rulesets({"regle": compile_rule(rule, firings)})
+    results: dict[str, _Firings] = {}
+    for scenario, facts in batches:
+        firings.triggers.clear()
+        firings.discharged.clear()
+        firings.forbidden.clear()
+        try:
+            host.assert_facts("regle", facts)
+        except Exception as error:
+            raise EngineError(f"{rule.file}:{rule.line}: {rule.requirement}: durable_rules could not evaluate "
+                              f"scenario {scenario}: {error}") from None
+        if firings.errors:
+            raise EngineError("; ".join(firings.errors))
+        host.retract_facts("regle", facts)  # frees the scenario's facts before the next one
+        results[scenario] = _Firings(
+            set(firings.triggers),
+            {i: {t: set(f) for t, f in d.items()} for i, d in firings.discharged.items()},
+            {i: set(v) for i, v in firings.forbidden.items()},
+        )
+    return results
 
 
 class Evaluator:
@@ -153,20 +272,6 @@ class Evaluator:
         self.rem = rem
         self.profile = profile or {}
         self.artifacts_dir = artifacts_dir
-        self._host = _QuietHost()
-        self._rulesets: dict[str, tuple[str, _Firings]] = {}
-
-    def _ruleset(self, rule: Rule) -> tuple[str, _Firings]:
-        if rule.requirement not in self._rulesets:
-            firings = _Firings()
-            # durable_rules keeps rulesets process-wide and refuses a name twice: each gets a fresh number
-            name = f"dcc_recette_{next(_RULESET_NUMBERS)}"
-            try:
-                self._host.set_rulesets({name: compile_rule(rule, firings)})
-            except Exception as error:
-                raise EngineError(f"{rule.file}:{rule.line}: {rule.requirement}: durable_rules refused the rule: {error}") from None
-            self._rulesets[rule.requirement] = (name, firings)
-        return self._rulesets[rule.requirement]
 
     def _pairs(self, slices: dict[str, list[Event]]) -> list[tuple[str, str]]:
         if self.rem is not None:
@@ -183,11 +288,26 @@ class Evaluator:
         for event in events:
             (slices[event.scenario] if event.scenario else shared).append(event)
         by_id = {e.id: e for e in events}
-        verdicts = []
-        for requirement, scenario in self._pairs(slices):
+        pairs = self._pairs(slices)
+        # First the engine: per rule, the scenarios it must judge, all in one isolated worker.
+        work: dict[str, list[tuple[str, list[dict[str, Any]]]]] = defaultdict(list)
+        for requirement, scenario in pairs:
             rule = self.rules.rules.get(requirement)
-            verdicts.append(self._verdict(requirement, scenario, rule, slices.get(scenario, []), shared, by_id))
-        return verdicts
+            if self._needs_engine(rule, slices.get(scenario)):
+                ordered = sorted(itertools.chain(slices[scenario], shared), key=lambda e: e.seq)
+                work[requirement].append((scenario, facts_for(rule, scenario, ordered)))
+        firings: dict[tuple[str, str], _Firings] = {}
+        for requirement, batches in work.items():
+            results = _isolated(_evaluate_rule, self.rules.rules[requirement], batches)
+            for scenario, result in results.items():
+                firings[(requirement, scenario)] = result
+        return [self._verdict(requirement, scenario, self.rules.rules.get(requirement),
+                              slices.get(scenario, []), firings.get((requirement, scenario)), by_id)
+                for requirement, scenario in pairs]
+
+    def _needs_engine(self, rule: Rule | None, own: list[Event] | None) -> bool:
+        return (rule is not None and not rule.manuelle and bool(own)
+                and (rule.si is None or evaluate(rule.si, {"profile": self.profile})))
 
     def _verdict(
         self,
@@ -195,7 +315,7 @@ class Evaluator:
         scenario: str,
         rule: Rule | None,
         own: list[Event],
-        shared: list[Event],
+        firings: _Firings | None,
         by_id: dict[str, Event],
     ) -> Verdict:
         if rule is None:
@@ -211,29 +331,7 @@ class Evaluator:
         if not own:
             return Verdict(requirement, scenario, Outcome.NON_EVALUE,
                            ("scénario non exécuté : aucun événement de ce scénario dans la trace",), **common)
-        firings = self._run(rule, scenario, own, shared)
-        return self._judge(rule, scenario, firings, by_id, common)
-
-    def _run(self, rule: Rule, scenario: str, own: list[Event], shared: list[Event]) -> _Firings:
-        name, firings = self._ruleset(rule)
-        firings.triggers.clear()
-        firings.discharged.clear()
-        firings.forbidden.clear()
-        firings.errors.clear()
-        wanted = rule.event_types
-        facts = [
-            {"id": e.id, "sid": scenario, "seq": e.seq, "type": e.type, "data": dict(e.data)}
-            for e in sorted(itertools.chain(own, shared), key=lambda e: e.seq)
-            if e.type in wanted  # only what some pattern of this rule can match is asserted
-        ]
-        if facts:
-            try:
-                self._host.assert_facts(name, facts)
-            finally:
-                self._host.delete_state(name, scenario)
-        if firings.errors:
-            raise EngineError("; ".join(firings.errors))
-        return firings
+        return self._judge(rule, scenario, firings or _Firings(), by_id, common)
 
     def _judge(self, rule: Rule, scenario: str, firings: _Firings, by_id: dict[str, Event], common: dict) -> Verdict:
         assert rule.lorsque is not None

@@ -214,6 +214,8 @@ class _Parser:
             raise ExprError("expected a comparison (==, !=, <, <=, >, >=, ~=) or 'in'", where)
         self.take()
         right = self.value()
+        if isinstance(left, Field) and (left.is_trigger or left.path.startswith("profile.")) and isinstance(right, Field):
+            raise ExprError("compare a field of this event with a literal or a trigger field", token[2])
         if isinstance(left, Literal):
             if isinstance(right, Literal):
                 raise ExprError("a comparison needs a field", token[2])
@@ -304,6 +306,9 @@ _NEGATED = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 
 
 def _dr_path(field: Field) -> str:
+    if field.is_trigger:
+        raise ExprError(f"{field.path}: a condition on the trigger belongs in 'lorsque'; here compare a field of "
+                        "this event with trigger.<field>")
     return "data." + field.path
 
 
@@ -343,6 +348,9 @@ def to_durable(node: Node, trigger_alias: str = "t", negate: bool = False) -> di
         raise ExprError("'not (x ~= re)': durable_rules cannot negate a regular expression; use a prohibition")
     path = _dr_path(node.left)
     value = _dr_value(node.right, trigger_alias)
+    if op == "!=" and isinstance(node.right, Field):
+        raise ExprError(f"{node.left.path} != {node.right.path}: durable_rules 2.0.28 crashes on a '!=' join with "
+                        "the trigger; state the rule with '==' joins (correler) and conditions on literals")
     durable_op = _DR_OPS[op]
     if op == "~=":
         # durable_rules matches the whole string, in its own regular-expression dialect: a search is ".*re.*"
@@ -350,3 +358,31 @@ def to_durable(node: Node, trigger_alias: str = "t", negate: bool = False) -> di
         tail = head[:-1] if head.endswith("$") and not head.endswith("\\$") else head + ".*"
         return {"$mt": {path: tail}}
     return {path: value} if durable_op is None else {durable_op: {path: value}}
+
+
+def to_durable_dnf(node: Node, trigger_alias: str = "t") -> list[list[dict[str, Any]]]:
+    """``node`` in disjunctive normal form, each conjunct a list of durable_rules leaf conditions.
+
+    durable_rules 2.0.28 gives wrong joins when an ``$or`` holding trigger references sits inside an ``$and``
+    (seen on the REPR.05 fixtures); a rule per disjunct, each a flat conjunction, has none of that."""
+
+    def expand(n: Node, negate: bool) -> list[list[tuple[Node, bool]]]:
+        if isinstance(n, Not):
+            return expand(n.operand, not negate)
+        if isinstance(n, OneOf):
+            leaves = tuple(Compare("==", n.field, Literal(v)) for v in n.values)
+            if not leaves:
+                raise ExprError(f"{n.field.path} in []: an empty list never matches")
+            return expand(BoolOp("or", leaves), negate)
+        if isinstance(n, BoolOp):
+            conjunctive = (n.op == "and") != negate
+            parts = [expand(o, negate) for o in n.operands]
+            if not conjunctive:
+                return [c for p in parts for c in p]
+            result: list[list[tuple[Node, bool]]] = [[]]
+            for p in parts:
+                result = [r + c for r in result for c in p]
+            return result
+        return [[(n, negate)]]
+
+    return [[to_durable(leaf, trigger_alias, negated) for leaf, negated in conjunct] for conjunct in expand(node, False)]

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from rules.expr import ExprError, fields, parse
+from rules.expr import ExprError, fields, parse, to_durable_dnf
 from rules.model import Obligation, Pattern, ProofCheck, Prohibition, Rule
 
 RULES_DIR = Path(__file__).resolve().parent
@@ -73,6 +73,11 @@ def _condition(text: Any, what: str, allow_trigger: bool, allow_profile: bool = 
         node = parse(text)
     except ExprError as error:
         raise _Fail(f"{what}: {error}") from None
+    if not allow_profile:
+        try:
+            to_durable_dnf(node)  # compile now: an error names the rule at load, not halfway through a run
+        except ExprError as error:
+            raise _Fail(f"{what}: {error}") from None
     for path in fields(node):
         if path.startswith("trigger.") and not allow_trigger:
             raise _Fail(f"{what}: 'trigger.' is only meaningful after the trigger")
@@ -109,6 +114,8 @@ def _pattern(raw: Any, what: str, cls: type, with_trigger: bool) -> Pattern:
         "message": str(raw.get("message", "")),
     }
     if cls is Obligation:
+        if "apres_declencheur" in raw:
+            raise _Fail(f"{what}: an obligation always follows its trigger ('apres_declencheur' is for ne_doit_pas)")
         dans = raw.get("dans")
         if dans is not None and dans != "fin_scenario":
             match = re.fullmatch(r"(\d+) evenements?", str(dans))

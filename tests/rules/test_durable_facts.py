@@ -97,3 +97,18 @@ def test_sessions_do_not_join_and_are_deleted():
     assert hits == []
     host.delete_state(name, "s1")
     host.assert_facts(name, [{**FACTS[0], "sid": "s1"}])  # accepted again: the session's facts are gone
+
+
+def test_list_fields_cannot_be_compared_to_a_trigger_field():
+    """Equality between two list-valued fields fails the whole assert (error 312), and deleting the session
+    afterwards crashes the process. Rules compare scalars (counts, ids); rules.engine turns the failure into an
+    EngineError naming the rule and never deletes a failed session."""
+    import durable_rules_engine
+
+    host, name = _host({
+        "r": {"all": [{"t": {"type": "a"}}, {"f": {"$and": [{"type": "b"}, {"data.l": {"t": "data.l"}}]}}],
+              "run": lambda c: None},
+        "vu": {"all": [{"m": {"$gte": {"seq": 0}}}], "run": lambda c: None},
+    })
+    with pytest.raises(durable_rules_engine.error, match="312"):
+        host.assert_facts(name, [{**FACTS[0], "data": {"l": [1]}}, {**FACTS[1], "data": {"l": [1]}}])
