@@ -52,8 +52,15 @@ def check(rules: RuleSet, rem: Rem) -> CheckReport:
             continue
         expected = statement_sha256(requirement.statement)
         if rule.rem_text_sha256 != expected:
-            report.drifted.append({"requirement": requirement.id, "file": rule.file, "line": rule.line,
-                                   "rule_sha256": rule.rem_text_sha256, "rem_sha256": expected})
+            report.drifted.append(
+                {
+                    "requirement": requirement.id,
+                    "file": rule.file,
+                    "line": rule.line,
+                    "rule_sha256": rule.rem_text_sha256,
+                    "rem_sha256": expected,
+                }
+            )
         (report.manual if rule.manuelle else report.automatic).append(requirement.id)
     report.orphans = sorted(rid for rid in rules.rules if rid not in known)
     return report

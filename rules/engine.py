@@ -37,7 +37,6 @@ from rules.trace import Event
 from rules.verdict import Outcome, Verdict, combine
 
 
-
 class EngineError(RuntimeError):
     """The engine failed on a rule (an action raised, or durable_rules refused a ruleset): stage ``evaluate``."""
 
@@ -57,7 +56,9 @@ class _QuietHost(durable_engine.Host):
 @dataclass
 class _Firings:
     triggers: set[str] = field(default_factory=set)
-    discharged: dict[int, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
+    discharged: dict[int, dict[str, set[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
     forbidden: dict[int, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     errors: list[str] = field(default_factory=list)
 
@@ -71,7 +72,9 @@ def _conditions(
 ) -> list[dict[str, Any]]:
     """The pattern as flat conjunctions, one per disjunct of its condition (``rules.expr.to_durable_dnf``)."""
     disjuncts = to_durable_dnf(pattern.quand, trigger_alias="t") if pattern.quand is not None else [[]]
-    correlation = [{f"data.{own}": {"t": f"data.{theirs}"}} for own, theirs in pattern.correler] if correlate else []
+    correlation = (
+        [{f"data.{own}": {"t": f"data.{theirs}"}} for own, theirs in pattern.correler] if correlate else []
+    )
     conjunctions = []
     for leaves in disjuncts:
         tests = [*leaves, *correlation, *(extra or []), {"role": role}]
@@ -90,7 +93,7 @@ def _refers_to_trigger(test: dict[str, Any]) -> bool:
 
 def _joined_fields(test: dict[str, Any]) -> list[str]:
     """The fields of this event a join test reads (``{"data.x": {"t": ...}}`` or ``{"$op": {"data.x": {...}}}``)."""
-    (key, value), = test.items()
+    ((key, value),) = test.items()
     if key.startswith("$"):
         return [k for k in value if k.startswith("data.")] if isinstance(value, dict) else []
     return [key] if key.startswith("data.") else []
@@ -117,7 +120,7 @@ def compile_rule(rule: Rule, actions: _Firings | None = None) -> dict[str, Any]:
                     actions.discharged[index][trigger].add(_event_id(matched["f"]["id"]))
                 else:
                     actions.forbidden[index].add((trigger, _event_id(matched["f"]["id"])))
-            except Exception as error:  # noqa: BLE001 - durable_rules would swallow it into state['exception']
+            except Exception as error:
                 actions.errors.append(f"{rule.requirement} {kind}[{index}]: {error!r}")
 
         return run if actions is not None else f"{kind}[{index}]"
@@ -141,7 +144,11 @@ def compile_rule(rule: Rule, actions: _Firings | None = None) -> dict[str, Any]:
         if obligation.max_events is not None:
             bound.append({"$lte": {"seq": {"$add": {"$l": {"t": "seq"}, "$r": obligation.max_events}}}})
         followers = _conditions(obligation, correlate=True, extra=bound)
-        add(f"doit_{index}", [[{"t": t}, {"f": f}] for t in triggers for f in followers], record("doit", index))
+        add(
+            f"doit_{index}",
+            [[{"t": t}, {"f": f}] for t in triggers for f in followers],
+            record("doit", index),
+        )
     for index, prohibition in enumerate(rule.ne_doit_pas):
         if not prohibition.apres_declencheur and not prohibition.correler:
             # Not tied to the trigger: a single-fact rule. (In a two-fact rule one fact cannot fill both slots, so
@@ -151,8 +158,11 @@ def compile_rule(rule: Rule, actions: _Firings | None = None) -> dict[str, Any]:
             continue
         after = [{"$gt": {"seq": {"t": "seq"}}}] if prohibition.apres_declencheur else []
         forbidden = _conditions(prohibition, correlate=True, extra=after)
-        add(f"ne_doit_pas_{index}", [[{"t": t}, {"f": f}] for t in triggers for f in forbidden],
-            record("ne_doit_pas", index))
+        add(
+            f"ne_doit_pas_{index}",
+            [[{"t": t}, {"f": f}] for t in triggers for f in forbidden],
+            record("ne_doit_pas", index),
+        )
     return definition
 
 
@@ -174,7 +184,7 @@ def _fork_call(function, *args):
         os.close(read_end)
         try:
             payload = pickle.dumps(("ok", function(*args)))
-        except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
+        except BaseException as error:
             payload = pickle.dumps(("error", f"{type(error).__name__}: {error}"))
         with os.fdopen(write_end, "wb") as out:
             out.write(payload)
@@ -205,8 +215,16 @@ def facts_for(rule: Rule, scenario: str, events: Iterable[Event]) -> list[dict[s
     for e in events:
         for role, wanted in (("t", e.type == trigger_type), ("f", e.type in follower_types)):
             if wanted:
-                facts.append({"id": f"{e.id}#{role}", "role": role, "sid": scenario, "seq": e.seq, "type": e.type,
-                              "data": dict(e.data)})
+                facts.append(
+                    {
+                        "id": f"{e.id}#{role}",
+                        "role": role,
+                        "sid": scenario,
+                        "seq": e.seq,
+                        "type": e.type,
+                        "data": dict(e.data),
+                    }
+                )
     return facts
 
 
@@ -227,7 +245,9 @@ def _isolated(function, rule: Rule, batches):
             return _fork_call(function, rule, batches)
         except _WorkerDied as died:
             if attempt == WORKER_ATTEMPTS:
-                raise EngineError(f"{rule.file}:{rule.line}: {rule.requirement}: {died} ({attempt} attempts)") from None
+                raise EngineError(
+                    f"{rule.file}:{rule.line}: {rule.requirement}: {died} ({attempt} attempts)"
+                ) from None
     raise AssertionError("unreachable")
 
 
@@ -245,8 +265,10 @@ def _evaluate_rule(rule: Rule, batches: list[tuple[str, list[dict[str, Any]]]]) 
         try:
             host.assert_facts("regle", facts)
         except Exception as error:
-            raise EngineError(f"{rule.file}:{rule.line}: {rule.requirement}: durable_rules could not evaluate "
-                              f"scenario {scenario}: {error}") from None
+            raise EngineError(
+                f"{rule.file}:{rule.line}: {rule.requirement}: durable_rules could not evaluate "
+                f"scenario {scenario}: {error}"
+            ) from None
         if firings.errors:
             raise EngineError("; ".join(firings.errors))
         host.retract_facts("regle", facts)  # frees the scenario's facts before the next one
@@ -301,13 +323,25 @@ class Evaluator:
             results = _isolated(_evaluate_rule, self.rules.rules[requirement], batches)
             for scenario, result in results.items():
                 firings[(requirement, scenario)] = result
-        return [self._verdict(requirement, scenario, self.rules.rules.get(requirement),
-                              slices.get(scenario, []), firings.get((requirement, scenario)), by_id)
-                for requirement, scenario in pairs]
+        return [
+            self._verdict(
+                requirement,
+                scenario,
+                self.rules.rules.get(requirement),
+                slices.get(scenario, []),
+                firings.get((requirement, scenario)),
+                by_id,
+            )
+            for requirement, scenario in pairs
+        ]
 
     def _needs_engine(self, rule: Rule | None, own: list[Event] | None) -> bool:
-        return (rule is not None and not rule.manuelle and bool(own)
-                and (rule.si is None or evaluate(rule.si, {"profile": self.profile})))
+        return (
+            rule is not None
+            and not rule.manuelle
+            and bool(own)
+            and (rule.si is None or evaluate(rule.si, {"profile": self.profile}))
+        )
 
     def _verdict(
         self,
@@ -322,22 +356,44 @@ class Evaluator:
             return Verdict(requirement, scenario, Outcome.NON_EVALUE, ("aucune règle pour cette exigence",))
         common = {"rule_file": rule.file, "rule_sha256": self.rules.files.get(rule.file)}
         if rule.manuelle:
-            return Verdict(requirement, scenario, Outcome.NON_EVALUE,
-                           (f"preuve manuelle attendue : {rule.preuve_attendue}",),
-                           manual_proof=rule.preuve_attendue, **common)
+            return Verdict(
+                requirement,
+                scenario,
+                Outcome.NON_EVALUE,
+                (f"preuve manuelle attendue : {rule.preuve_attendue}",),
+                manual_proof=rule.preuve_attendue,
+                **common,
+            )
         if rule.si is not None and not evaluate(rule.si, {"profile": self.profile}):
-            return Verdict(requirement, scenario, Outcome.NON_APPLICABLE,
-                           (f"SI non satisfait par le profil : {rule.si_text}",), **common)
+            return Verdict(
+                requirement,
+                scenario,
+                Outcome.NON_APPLICABLE,
+                (f"SI non satisfait par le profil : {rule.si_text}",),
+                **common,
+            )
         if not own:
-            return Verdict(requirement, scenario, Outcome.NON_EVALUE,
-                           ("scénario non exécuté : aucun événement de ce scénario dans la trace",), **common)
+            return Verdict(
+                requirement,
+                scenario,
+                Outcome.NON_EVALUE,
+                ("scénario non exécuté : aucun événement de ce scénario dans la trace",),
+                **common,
+            )
         return self._judge(rule, scenario, firings or _Firings(), by_id, common)
 
-    def _judge(self, rule: Rule, scenario: str, firings: _Firings, by_id: dict[str, Event], common: dict) -> Verdict:
+    def _judge(
+        self, rule: Rule, scenario: str, firings: _Firings, by_id: dict[str, Event], common: dict
+    ) -> Verdict:
         assert rule.lorsque is not None
         if not firings.triggers:
-            return Verdict(rule.requirement, scenario, Outcome.NON_EVALUE,
-                           (f"déclencheur jamais observé : {_describe(rule.lorsque)}",), **common)
+            return Verdict(
+                rule.requirement,
+                scenario,
+                Outcome.NON_EVALUE,
+                (f"déclencheur jamais observé : {_describe(rule.lorsque)}",),
+                **common,
+            )
         outcomes: list[Outcome] = []
         reasons: list[str] = []
         used: set[str] = set()
@@ -353,8 +409,11 @@ class Evaluator:
                 used.update(followers)
                 if not followers:
                     failed = True
-                    reasons.append(f"après {trigger.type} {trigger.id} (seq {trigger.seq}) : aucun "
-                                   f"{_describe(obligation)}" + (f" — {obligation.message}" if obligation.message else ""))
+                    reasons.append(
+                        f"après {trigger.type} {trigger.id} (seq {trigger.seq}) : aucun "
+                        f"{_describe(obligation)}"
+                        + (f" — {obligation.message}" if obligation.message else "")
+                    )
             for index, prohibition in enumerate(rule.ne_doit_pas):
                 for t_id, f_id in sorted(firings.forbidden.get(index, set())):
                     if t_id != trigger_id and not (t_id == "*" and trigger_id == first_trigger):
@@ -363,13 +422,24 @@ class Evaluator:
                     forbidden = by_id[f_id]
                     used.add(f_id)
                     artifacts.update(forbidden.artifacts)
-                    reasons.append(f"{forbidden.type} {forbidden.id} (seq {forbidden.seq}) interdit : "
-                                   f"{_describe(prohibition)}" + (f" — {prohibition.message}" if prohibition.message else ""))
+                    reasons.append(
+                        f"{forbidden.type} {forbidden.id} (seq {forbidden.seq}) interdit : "
+                        f"{_describe(prohibition)}"
+                        + (f" — {prohibition.message}" if prohibition.message else "")
+                    )
             outcome = Outcome.NON_CONFORME if failed else Outcome.CONFORME
             for proof in rule.preuve:
-                source_events = [trigger] if proof.source == "declencheur" else sorted(
-                    (by_id[i] for i in firings.discharged.get(int(proof.source), {}).get(trigger_id, set())),
-                    key=lambda e: e.seq)[:1]
+                source_events = (
+                    [trigger]
+                    if proof.source == "declencheur"
+                    else sorted(
+                        (
+                            by_id[i]
+                            for i in firings.discharged.get(int(proof.source), {}).get(trigger_id, set())
+                        ),
+                        key=lambda e: e.seq,
+                    )[:1]
+                )
                 available = tuple(a for e in source_events for a in e.artifacts)
                 try:
                     holds, explanation = preuve.check(proof, available, self.artifacts_dir)
@@ -380,18 +450,31 @@ class Evaluator:
                 artifacts.update(available[:1])
                 if not holds:
                     outcome = Outcome.NON_CONFORME
-                    reasons.append(f"preuve non satisfaite après {trigger.id} : {explanation}"
-                                   + (f" — {proof.message}" if proof.message else ""))
+                    reasons.append(
+                        f"preuve non satisfaite après {trigger.id} : {explanation}"
+                        + (f" — {proof.message}" if proof.message else "")
+                    )
             outcomes.append(outcome)
         verdict = combine(outcomes)
         if verdict is Outcome.CONFORME:
-            reasons.append(f"{len(firings.triggers)} déclencheur(s) observé(s) ({rule.lorsque.event}), "
-                           "toutes les obligations remplies, aucun événement interdit")
-        return Verdict(rule.requirement, scenario, verdict, tuple(reasons),
-                       tuple(sorted(used, key=lambda i: by_id[i].seq)), tuple(sorted(artifacts)), **common)
+            reasons.append(
+                f"{len(firings.triggers)} déclencheur(s) observé(s) ({rule.lorsque.event}), "
+                "toutes les obligations remplies, aucun événement interdit"
+            )
+        return Verdict(
+            rule.requirement,
+            scenario,
+            verdict,
+            tuple(reasons),
+            tuple(sorted(used, key=lambda i: by_id[i].seq)),
+            tuple(sorted(artifacts)),
+            **common,
+        )
 
 
-def report(verdicts: Iterable[Verdict], rules: RuleSet, rem: Rem | None, profile: dict[str, Any]) -> dict[str, Any]:
+def report(
+    verdicts: Iterable[Verdict], rules: RuleSet, rem: Rem | None, profile: dict[str, Any]
+) -> dict[str, Any]:
     """The versioned results document every renderer reads (JSON with sorted keys: same input, same bytes)."""
     verdicts = list(verdicts)
     by_requirement: dict[str, list[Outcome]] = defaultdict(list)
@@ -407,8 +490,10 @@ def report(verdicts: Iterable[Verdict], rules: RuleSet, rem: Rem | None, profile
         "rem": {"file": rem.source, "version": rem.version, "sha256": rem.sha256} if rem else None,
         "rule_files": dict(sorted(rules.files.items())),
         "profile": profile,
-        "summary": {"requirements": dict(sorted(summary.items())),
-                    "verdicts": dict(sorted(_count(v.verdict.value for v in verdicts).items()))},
+        "summary": {
+            "requirements": dict(sorted(summary.items())),
+            "verdicts": dict(sorted(_count(v.verdict.value for v in verdicts).items())),
+        },
         "requirements": {rid: combine(o).value for rid, o in sorted(by_requirement.items())},
         "verdicts": [v.to_json() for v in verdicts],
     }

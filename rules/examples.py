@@ -16,8 +16,16 @@ import yaml
 from rules.trace import Event
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
-_SOURCES = {"dmp": "dmp", "mss": "mss", "insi": "insi", "psc": "psc", "annuaire": "annuaire", "peer": "peer-dcc",
-            "dpi": "dpi", "harness": "harness"}
+_SOURCES = {
+    "dmp": "dmp",
+    "mss": "mss",
+    "insi": "insi",
+    "psc": "psc",
+    "annuaire": "annuaire",
+    "peer": "peer-dcc",
+    "dpi": "dpi",
+    "harness": "harness",
+}
 
 
 def source_of(event_type: str) -> str:
@@ -30,8 +38,18 @@ def to_events(items: list[Any], scenario: str, first_seq: int = 1, prefix: str =
         event_type, data = item[0], item[1]
         artifacts = tuple(item[2]) if len(item) > 2 else ()
         seq = first_seq + offset
-        events.append(Event(f"{prefix}{seq:07d}", seq, f"2026-01-01T00:00:{offset % 60:02d}.000000Z",
-                            source_of(event_type), event_type, data or {}, scenario, artifacts))
+        events.append(
+            Event(
+                f"{prefix}{seq:07d}",
+                seq,
+                f"2026-01-01T00:00:{offset % 60:02d}.000000Z",
+                source_of(event_type),
+                event_type,
+                data or {},
+                scenario,
+                artifacts,
+            )
+        )
     return events
 
 

@@ -214,7 +214,11 @@ class _Parser:
             raise ExprError("expected a comparison (==, !=, <, <=, >, >=, ~=) or 'in'", where)
         self.take()
         right = self.value()
-        if isinstance(left, Field) and (left.is_trigger or left.path.startswith("profile.")) and isinstance(right, Field):
+        if (
+            isinstance(left, Field)
+            and (left.is_trigger or left.path.startswith("profile."))
+            and isinstance(right, Field)
+        ):
             raise ExprError("compare a field of this event with a literal or a trigger field", token[2])
         if isinstance(left, Literal):
             if isinstance(right, Literal):
@@ -307,8 +311,10 @@ _NEGATED = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 
 def _dr_path(field: Field) -> str:
     if field.is_trigger:
-        raise ExprError(f"{field.path}: a condition on the trigger belongs in 'lorsque'; here compare a field of "
-                        "this event with trigger.<field>")
+        raise ExprError(
+            f"{field.path}: a condition on the trigger belongs in 'lorsque'; here compare a field of "
+            "this event with trigger.<field>"
+        )
     return "data." + field.path
 
 
@@ -345,12 +351,16 @@ def to_durable(node: Node, trigger_alias: str = "t", negate: bool = False) -> di
         return {"$iany": {_dr_path(node.field): {"$i": _dr_value(node.value, trigger_alias)}}}
     op = _NEGATED[node.op] if negate and node.op != "~=" else node.op
     if node.op == "~=" and negate:
-        raise ExprError("'not (x ~= re)': durable_rules cannot negate a regular expression; use a prohibition")
+        raise ExprError(
+            "'not (x ~= re)': durable_rules cannot negate a regular expression; use a prohibition"
+        )
     path = _dr_path(node.left)
     value = _dr_value(node.right, trigger_alias)
     if op == "!=" and isinstance(node.right, Field):
-        raise ExprError(f"{node.left.path} != {node.right.path}: durable_rules 2.0.28 crashes on a '!=' join with "
-                        "the trigger; state the rule with '==' joins (correler) and conditions on literals")
+        raise ExprError(
+            f"{node.left.path} != {node.right.path}: durable_rules 2.0.28 crashes on a '!=' join with "
+            "the trigger; state the rule with '==' joins (correler) and conditions on literals"
+        )
     durable_op = _DR_OPS[op]
     if op == "~=":
         # durable_rules matches the whole string, in its own regular-expression dialect: a search is ".*re.*"
@@ -385,4 +395,7 @@ def to_durable_dnf(node: Node, trigger_alias: str = "t") -> list[list[dict[str, 
             return result
         return [[(n, negate)]]
 
-    return [[to_durable(leaf, trigger_alias, negated) for leaf, negated in conjunct] for conjunct in expand(node, False)]
+    return [
+        [to_durable(leaf, trigger_alias, negated) for leaf, negated in conjunct]
+        for conjunct in expand(node, False)
+    ]

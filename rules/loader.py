@@ -12,11 +12,21 @@ from typing import Any
 import yaml
 
 from rules.expr import ExprError, fields, parse, to_durable_dnf
-from rules.model import Obligation, Pattern, ProofCheck, Prohibition, Rule
+from rules.model import Obligation, Pattern, Prohibition, ProofCheck, Rule
 
 RULES_DIR = Path(__file__).resolve().parent
-RULE_KEYS = {"rem_text_sha256", "titre", "si", "lorsque", "doit", "alors", "ne_doit_pas", "preuve", "manuelle",
-             "preuve_attendue"}
+RULE_KEYS = {
+    "rem_text_sha256",
+    "titre",
+    "si",
+    "lorsque",
+    "doit",
+    "alors",
+    "ne_doit_pas",
+    "preuve",
+    "manuelle",
+    "preuve_attendue",
+}
 PATTERN_KEYS = {"event", "quand", "correler", "message", "dans", "apres_declencheur"}
 PROOF_KEYS = {"xpath", "entete", "zip", "source", "artefact", "attendu", "message"}
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -34,8 +44,13 @@ class RuleError:
     message: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"stage": self.stage, "file": self.file, "line": self.line, "requirement": self.requirement,
-                "message": self.message}
+        return {
+            "stage": self.stage,
+            "file": self.file,
+            "line": self.line,
+            "requirement": self.requirement,
+            "message": self.message,
+        }
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -93,7 +108,9 @@ def _pattern(raw: Any, what: str, cls: type, with_trigger: bool) -> Pattern:
         raise _Fail(f"{what}: expected a mapping with 'event'")
     unknown = set(raw) - PATTERN_KEYS
     if unknown:
-        raise _Fail(f"{what}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(PATTERN_KEYS))})")
+        raise _Fail(
+            f"{what}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(PATTERN_KEYS))})"
+        )
     event = raw.get("event")
     if not isinstance(event, str) or not _EVENT_TYPE.match(event):
         raise _Fail(f"{what}: 'event' must be a dotted event type such as document.status_changed")
@@ -115,7 +132,9 @@ def _pattern(raw: Any, what: str, cls: type, with_trigger: bool) -> Pattern:
     }
     if cls is Obligation:
         if "apres_declencheur" in raw:
-            raise _Fail(f"{what}: an obligation always follows its trigger ('apres_declencheur' is for ne_doit_pas)")
+            raise _Fail(
+                f"{what}: an obligation always follows its trigger ('apres_declencheur' is for ne_doit_pas)"
+            )
         dans = raw.get("dans")
         if dans is not None and dans != "fin_scenario":
             match = re.fullmatch(r"(\d+) evenements?", str(dans))
@@ -148,8 +167,14 @@ def _proof(raw: Any, what: str, obligations: int) -> ProofCheck:
             etree.XPath(raw["xpath"], namespaces={"hl7": "urn:hl7-org:v3"})
         except etree.XPathSyntaxError as error:
             raise _Fail(f"{what}: bad XPath ({error})") from None
-    return ProofCheck(kinds[0], str(raw[kinds[0]]), source, str(raw.get("artefact", "")),
-                      raw.get("attendu"), str(raw.get("message", "")))
+    return ProofCheck(
+        kinds[0],
+        str(raw[kinds[0]]),
+        source,
+        str(raw.get("artefact", "")),
+        raw.get("attendu"),
+        str(raw.get("message", "")),
+    )
 
 
 def _rule(rid: str, raw: Any, file: str, line: int, text: str) -> Rule:
@@ -161,8 +186,14 @@ def _rule(rid: str, raw: Any, file: str, line: int, text: str) -> Rule:
     sha = raw.get("rem_text_sha256")
     if not isinstance(sha, str) or not _SHA256.match(sha):
         raise _Fail("rem_text_sha256 must be the quoted 64-hex sha256 of the normalised REM statement")
-    common = {"requirement": rid, "file": file, "line": line, "rem_text_sha256": sha,
-              "titre": str(raw.get("titre", "")), "source_text": text}
+    common = {
+        "requirement": rid,
+        "file": file,
+        "line": line,
+        "rem_text_sha256": sha,
+        "titre": str(raw.get("titre", "")),
+        "source_text": text,
+    }
     if raw.get("manuelle"):
         extra = set(raw) & {"lorsque", "doit", "alors", "ne_doit_pas", "preuve", "si"}
         if extra:
@@ -176,9 +207,13 @@ def _rule(rid: str, raw: Any, file: str, line: int, text: str) -> Rule:
     if "doit" in raw and "alors" in raw:
         raise _Fail("'alors' is another name for 'doit': use one")
     obligations = tuple(_pattern(o, f"doit[{i}]", Obligation, True) for i, o in enumerate(doit_raw or []))
-    prohibitions = tuple(_pattern(p, f"ne_doit_pas[{i}]", Prohibition, True)
-                         for i, p in enumerate(raw.get("ne_doit_pas", []) or []))
-    proofs = tuple(_proof(p, f"preuve[{i}]", len(obligations)) for i, p in enumerate(raw.get("preuve", []) or []))
+    prohibitions = tuple(
+        _pattern(p, f"ne_doit_pas[{i}]", Prohibition, True)
+        for i, p in enumerate(raw.get("ne_doit_pas", []) or [])
+    )
+    proofs = tuple(
+        _proof(p, f"preuve[{i}]", len(obligations)) for i, p in enumerate(raw.get("preuve", []) or [])
+    )
     if not (obligations or prohibitions or proofs):
         raise _Fail("an automatic rule needs at least one of doit, ne_doit_pas, preuve")
     si = raw.get("si")
@@ -214,7 +249,9 @@ def load_rule_file(path: Path, ruleset: RuleSet) -> None:
         data = yaml.safe_load(raw_text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        ruleset.errors.append(RuleError("load", name, mark.line + 1 if mark else None, None, f"not valid YAML: {error}"))
+        ruleset.errors.append(
+            RuleError("load", name, mark.line + 1 if mark else None, None, f"not valid YAML: {error}")
+        )
         return
     if not isinstance(data, dict) or not isinstance(data.get("rules"), dict):
         ruleset.errors.append(RuleError("load", name, 1, None, "expected a top-level 'rules:' mapping"))
@@ -225,10 +262,14 @@ def load_rule_file(path: Path, ruleset: RuleSet) -> None:
         line = lines.get(rid)
         if rid in ruleset.rules:
             other = ruleset.rules[rid]
-            ruleset.errors.append(RuleError("load", name, line, rid, f"also defined in {other.file}:{other.line}"))
+            ruleset.errors.append(
+                RuleError("load", name, line, rid, f"also defined in {other.file}:{other.line}")
+            )
             continue
         try:
-            ruleset.rules[rid] = _rule(rid, raw, name, line or 0, _rule_text(text_lines, line) if line else "")
+            ruleset.rules[rid] = _rule(
+                rid, raw, name, line or 0, _rule_text(text_lines, line) if line else ""
+            )
         except _Fail as error:
             ruleset.errors.append(RuleError("load", name, error.line or line, rid, str(error)))
 

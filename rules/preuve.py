@@ -60,11 +60,17 @@ def check(proof: ProofCheck, artifacts: tuple[str, ...], base: Path | None) -> t
         if proof.attendu is None:
             return bool(values), f"{relative}: header {proof.expression} {'present' if values else 'absent'}"
         holds = any(re.search(proof.attendu, str(v)) for v in values)
-        return holds, f"{relative}: header {proof.expression}={values!r} {'matches' if holds else 'does not match'} {proof.attendu!r}"
+        return (
+            holds,
+            f"{relative}: header {proof.expression}={values!r} {'matches' if holds else 'does not match'} {proof.attendu!r}",
+        )
     try:
         names = zipfile.ZipFile(io.BytesIO(content)).namelist()
     except zipfile.BadZipFile:
         return False, f"{relative}: not a ZIP archive"
     wanted = [p.strip() for p in proof.expression.split(",") if p.strip()]
     missing = [w for w in wanted if not any(re.fullmatch(w, n) for n in names)]
-    return not missing, f"{relative}: ZIP entries {'complete' if not missing else 'missing ' + ', '.join(missing)}"
+    return (
+        not missing,
+        f"{relative}: ZIP entries {'complete' if not missing else 'missing ' + ', '.join(missing)}",
+    )

@@ -22,30 +22,47 @@ from rules.verdict import Outcome
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("rules", help="check, explain and evaluate the rules that formalise the REM")
+    parser = subparsers.add_parser(
+        "rules", help="check, explain and evaluate the rules that formalise the REM"
+    )
     commands = parser.add_subparsers(dest="rules_command", metavar="SUBCOMMAND", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--rem", type=Path, default=None, help=f"REM file (default: {default_rem_path().name})")
+    common.add_argument(
+        "--rem", type=Path, default=None, help=f"REM file (default: {default_rem_path().name})"
+    )
     common.add_argument("--rules-dir", type=Path, default=RULES_DIR, help="directory of the rule files")
 
-    cmd = commands.add_parser("check", parents=[common], help="traceability: unbound, orphan, drifted rules, errors")
+    cmd = commands.add_parser(
+        "check", parents=[common], help="traceability: unbound, orphan, drifted rules, errors"
+    )
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=cmd_check)
 
-    cmd = commands.add_parser("explain", parents=[common], help="a requirement's text next to its formal rule")
+    cmd = commands.add_parser(
+        "explain", parents=[common], help="a requirement's text next to its formal rule"
+    )
     cmd.add_argument("id")
     cmd.set_defaults(handler=cmd_explain)
 
-    cmd = commands.add_parser("accept", parents=[common],
-                              help="record the current REM statement hash in reviewed rules (after drift)")
+    cmd = commands.add_parser(
+        "accept",
+        parents=[common],
+        help="record the current REM statement hash in reviewed rules (after drift)",
+    )
     cmd.add_argument("ids", nargs="+")
     cmd.set_defaults(handler=cmd_accept)
 
     cmd = commands.add_parser("eval", parents=[common], help="evaluate a recorded trace into verdicts")
     cmd.add_argument("trace", type=Path)
-    cmd.add_argument("--profile", type=Path, default=None, help="run profile YAML (default: rules/profiles/default.yaml)")
-    cmd.add_argument("--artifacts", type=Path, default=None, help="bundle directory artifacts are relative to "
-                     "(default: the trace's directory)")
+    cmd.add_argument(
+        "--profile", type=Path, default=None, help="run profile YAML (default: rules/profiles/default.yaml)"
+    )
+    cmd.add_argument(
+        "--artifacts",
+        type=Path,
+        default=None,
+        help="bundle directory artifacts are relative to (default: the trace's directory)",
+    )
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=cmd_eval)
 
@@ -57,8 +74,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2, sort_keys=True))
         return 0 if result.ok else 1
     console = Console(highlight=False, soft_wrap=True)
-    console.print(f"{len(rem.requirements)} requirements in {rem.source}: {len(result.automatic)} automatic rules, "
-                  f"{len(result.manual)} manual")
+    console.print(
+        f"{len(rem.requirements)} requirements in {rem.source}: {len(result.automatic)} automatic rules, "
+        f"{len(result.manual)} manual"
+    )
     for error in result.errors:
         console.print(f"  {error}", markup=False)
     for rid in result.unbound:
@@ -66,8 +85,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     for rid in result.orphans:
         console.print(f"  orphan: {rid} is not in the REM", markup=False)
     for drift in result.drifted:
-        console.print(f"  drifted: {drift['requirement']} ({drift['file']}:{drift['line']}): the REM statement "
-                      f"changed; its sha256 is now {drift['rem_sha256']}", markup=False)
+        console.print(
+            f"  drifted: {drift['requirement']} ({drift['file']}:{drift['line']}): the REM statement "
+            f"changed; its sha256 is now {drift['rem_sha256']}",
+            markup=False,
+        )
     console.print("ok" if result.ok else "traceability problems found")
     return 0 if result.ok else 1
 
@@ -143,10 +165,14 @@ def _print(verdicts) -> None:
             not_run += 1
             continue
         style = _STYLE[v.verdict.value]
-        table.add_row(v.requirement, v.scenario, f"[{style}]{v.verdict.value}[/{style}]", "\n".join(v.reasons))
+        table.add_row(
+            v.requirement, v.scenario, f"[{style}]{v.verdict.value}[/{style}]", "\n".join(v.reasons)
+        )
     console.print(table)
     counts: dict[str, int] = {}
     for v in verdicts:
         counts[v.verdict.value] = counts.get(v.verdict.value, 0) + 1
-    console.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) +
-                  (f" ({not_run} scenarios absent from the trace)" if not_run else ""))
+    console.print(
+        ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        + (f" ({not_run} scenarios absent from the trace)" if not_run else "")
+    )

@@ -43,6 +43,8 @@ def test_each_automatic_rule_passes_and_fails_on_its_fixtures(rid, evaluator):
     scenario = REM.requirement(rid).scenarios[0].id
     for case, expected in (("conforme", Outcome.CONFORME), ("non_conforme", Outcome.NON_CONFORME)):
         events = to_events(EXAMPLES[rid][case], scenario)
-        (verdict,) = [v for v in evaluator.evaluate(events) if v.requirement == rid and v.scenario == scenario]
+        (verdict,) = [
+            v for v in evaluator.evaluate(events) if v.requirement == rid and v.scenario == scenario
+        ]
         assert verdict.verdict is expected, (rid, case, verdict.reasons)
         assert verdict.reasons
