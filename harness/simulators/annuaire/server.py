@@ -22,7 +22,9 @@ class AnnuaireSimulator(HttpSimulator):
         self.directory: Directory = from_mapping(data, "<options>") if isinstance(data, dict) else load(data)
         self.api_key: str = str(options.pop("api_key", "") or "")
         self.extraction_time: datetime | None = options.pop("extraction_time", None)
-        super().__init__(evidence=evidence, faults=faults, host=host, port=port, **options)
+        if options:
+            raise ValueError(f"annuaire: unknown option(s) {', '.join(sorted(options))}")
+        super().__init__(evidence=evidence, faults=faults, host=host, port=port)
 
     def build_app(self) -> Any:
         return build_app(self)

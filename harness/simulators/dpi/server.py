@@ -40,7 +40,9 @@ class DpiSimulator(HttpSimulator):
         self.issuer = str(options.pop("issuer", "dpi-simule"))
         self.audience = str(options.pop("audience", "dcc"))
         self.ttl = int(options.pop("ttl", 120))
-        super().__init__(evidence=evidence, faults=faults, host=host, port=port, **options)
+        if options:
+            raise ValueError(f"dpi: unknown option(s) {', '.join(sorted(options))}")
+        super().__init__(evidence=evidence, faults=faults, host=host, port=port)
         self.documents: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()

@@ -31,6 +31,8 @@ from harness.simulators.mss.message import Analysis, MessageRefused, analyse
 SOURCE = "mss"
 MAX_MESSAGE_BYTES = 30 * 1024 * 1024
 MAX_FAULT_DELAY_S = 30.0
+OPTIONS = frozenset({"mailboxes", "pdc_address", "strict_mailboxes", "return_smtp", "authorised_senders",
+                     "known_patients", "always_dsn"})
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,9 @@ class MssSimulator(Simulator):
 
     def __init__(self, evidence: Any = None, faults: Any = None, host: str = "127.0.0.1", port: int = 0,
                  **options: Any) -> None:
+        unknown = set(options) - OPTIONS
+        if unknown:
+            raise ValueError(f"mss: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(OPTIONS))})")
         super().__init__(evidence=evidence, faults=faults, host=host, port=port, **options)
         self.known_mailboxes = {
             k.lower(): MailboxType(v) for k, v in dict(options.get("mailboxes") or {}).items()

@@ -45,7 +45,9 @@ class PeerDccSimulator(HttpSimulator):
         self.smtp_relay: str | None = options.pop("smtp_relay", None)
         self.finess = str(options.pop("finess", "690000002"))
         self.organization = str(options.pop("organization", "DCC pair (simulé), région voisine"))
-        super().__init__(evidence=evidence, faults=faults, host=host, port=port, **options)
+        if options:
+            raise ValueError(f"peer-dcc: unknown option(s) {', '.join(sorted(options))}")
+        super().__init__(evidence=evidence, faults=faults, host=host, port=port)
         self.received: list[dict[str, Any]] = []
         self.returned: list[dict[str, Any]] = []
         self._queue: queue.Queue[Any] = queue.Queue()
