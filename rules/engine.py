@@ -20,6 +20,8 @@ import itertools
 import json
 import os
 import pickle
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from durable import engine as durable_engine
 
 from rem.model import Rem
 from rules import preuve
-from rules.expr import evaluate, to_durable_dnf
+from rules.expr import evaluate, membership_key, to_durable_dnf
 from rules.loader import RuleSet
 from rules.model import Pattern, Rule
 from rules.trace import Event
@@ -61,6 +63,7 @@ class _Firings:
     )
     forbidden: dict[int, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     errors: list[str] = field(default_factory=list)
+    engine: str = "durable_rules"
 
 
 def _conjunction(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -222,33 +225,106 @@ def facts_for(rule: Rule, scenario: str, events: Iterable[Event]) -> list[dict[s
                         "sid": scenario,
                         "seq": e.seq,
                         "type": e.type,
-                        "data": dict(e.data),
+                        "data": _with_memberships(e.data),
                     }
                 )
     return facts
+
+
+def _with_memberships(data: Any) -> dict[str, Any]:
+    """The event's data plus, beside each list of scalars ``x``, a map ``x__has`` of its members
+    (``rules.expr.membership_key``), which list-membership tests read."""
+    out = dict(data)
+    for key, value in data.items():
+        if isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) for v in value):
+            out[f"{key}__has"] = {membership_key(v): True for v in value}
+    return out
 
 
 def _event_id(fact_id: str) -> str:
     return fact_id.rsplit("#", 1)[0]
 
 
-WORKER_ATTEMPTS = 3
+WORKER_ATTEMPTS = 2
 
 
 def _isolated(function, rule: Rule, batches):
-    """``_fork_call`` with retries of a worker that died. durable_rules 2.0.28 segfaults intermittently (about one
-    run in seven) on some rules whose trigger and follower share an event type (AUTH.02, TRANS.04); the result of a
-    run that completes does not depend on it, so a dead worker is run again, and a rule whose worker dies
-    WORKER_ATTEMPTS times in a row is an EngineError that names it."""
+    """Runs a rule's evaluation in a worker, with one retry in a fresh interpreter and, if durable_rules dies
+    again, the reference matcher.
+
+    durable_rules 2.0.28 dies (segmentation fault) on some traces, in a way that depends on the process' memory
+    state (tests/rules/test_durable_facts.py pins the cases we could isolate). A fork shares its parent's heap
+    layout, so the retry runs in a fresh interpreter. If that dies too, ``_python_firings`` — the same semantics
+    in plain Python, checked against durable_rules on every rule's fixtures — judges the rule, and every verdict
+    it gives says so (``Verdict.engine``): the fallback is never silent."""
     for attempt in range(1, WORKER_ATTEMPTS + 1):
         try:
-            return _fork_call(function, rule, batches)
-        except _WorkerDied as died:
-            if attempt == WORKER_ATTEMPTS:
-                raise EngineError(
-                    f"{rule.file}:{rule.line}: {rule.requirement}: {died} ({attempt} attempts)"
-                ) from None
-    raise AssertionError("unreachable")
+            return _fork_call(function, rule, batches) if attempt == 1 else _spawn_call(function, rule, batches)
+        except _WorkerDied:
+            continue
+    results = {scenario: _python_firings(rule, facts) for scenario, facts in batches}
+    for firings in results.values():
+        firings.engine = "python (durable_rules 2.0.28 died on this trace)"
+    return results
+
+
+def _matches(pattern: Pattern, fact: dict[str, Any], trigger: dict[str, Any] | None = None) -> bool:
+    if fact["type"] != pattern.event:
+        return False
+    env = dict(fact["data"])
+    if trigger is not None:
+        env["trigger"] = trigger["data"]
+        for own, theirs in pattern.correler:
+            if own not in fact["data"] or theirs not in trigger["data"] or fact["data"][own] != trigger["data"][theirs]:
+                return False
+    return pattern.quand is None or evaluate(pattern.quand, env)
+
+
+def _python_firings(rule: Rule, facts: list[dict[str, Any]]) -> _Firings:
+    """The firings compile_rule's durable_rules ruleset gives, computed directly (the reference semantics)."""
+    assert rule.lorsque is not None
+    triggers = [f for f in facts if f["role"] == "t" and _matches(rule.lorsque, f)]
+    followers = [f for f in facts if f["role"] == "f"]
+    out = _Firings(triggers={_event_id(t["id"]) for t in triggers}, discharged={}, forbidden={})
+    for index, obligation in enumerate(rule.doit):
+        for t in triggers:
+            for f in followers:
+                bound = obligation.max_events is None or f["seq"] <= t["seq"] + obligation.max_events
+                if f["seq"] > t["seq"] and bound and _matches(obligation, f, t):
+                    out.discharged.setdefault(index, {}).setdefault(_event_id(t["id"]), set()).add(_event_id(f["id"]))
+    for index, prohibition in enumerate(rule.ne_doit_pas):
+        if not prohibition.apres_declencheur and not prohibition.correler:
+            hits = {("*", _event_id(f["id"])) for f in followers if _matches(prohibition, f)}
+        else:
+            hits = {
+                (_event_id(t["id"]), _event_id(f["id"]))
+                for t in triggers
+                for f in followers
+                if (not prohibition.apres_declencheur or f["seq"] > t["seq"]) and _matches(prohibition, f, t)
+            }
+        if hits:
+            out.forbidden[index] = hits
+    return out
+
+
+def _spawn_call(function, *args):
+    """``function(*args)`` in a new Python interpreter (the slow, fully fresh way), result pickled back."""
+    payload = pickle.dumps((function.__module__, function.__qualname__, args))
+    code = (
+        "import importlib, pickle, sys\n"
+        "module, name, args = pickle.loads(sys.stdin.buffer.read())\n"
+        "function = getattr(importlib.import_module(module), name)\n"
+        "try:\n    out = ('ok', function(*args))\n"
+        "except BaseException as error:\n    out = ('error', f'{type(error).__name__}: {error}')\n"
+        "sys.stdout.buffer.write(pickle.dumps(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], input=payload, capture_output=True, timeout=600, check=False)
+    if done.returncode != 0 or not done.stdout:
+        raise _WorkerDied(f"the rule engine process died (exit {done.returncode})")
+    kind, value = pickle.loads(done.stdout)
+    if kind == "error":
+        raise EngineError(value)
+    return value
 
 
 def _evaluate_rule(rule: Rule, batches: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, _Firings]:
@@ -469,6 +545,7 @@ class Evaluator:
             tuple(sorted(used, key=lambda i: by_id[i].seq)),
             tuple(sorted(artifacts)),
             **common,
+            engine=firings.engine,
         )
 
 

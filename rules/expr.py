@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -33,6 +33,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 KEYWORDS = {"and", "or", "not", "in", "exists", "true", "false", "null"}
+MAX_DISJUNCTS = 16  # one durable_rules rule per alternative; past this durable_rules refuses the ruleset
 COMPARISONS = {"==", "!=", "<", "<=", ">", ">=", "~="}
 
 
@@ -93,7 +94,7 @@ class BoolOp:
     operands: tuple[Node, ...]
 
 
-Node = Union[Compare, Member, OneOf, Exists, Not, BoolOp]
+Node = Compare | Member | OneOf | Exists | Not | BoolOp
 
 
 def _tokens(text: str) -> list[tuple[str, Any, int]]:
@@ -309,6 +310,17 @@ _DR_OPS = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=":
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 
 
+def membership_key(value: Any) -> str:
+    """A field name for "value is in the list" (hex of its JSON: any value, no dots or spaces)."""
+    import json as _json
+
+    return "m" + _json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8").hex()
+
+
+def membership_path(list_field: str, value: Any) -> str:
+    return f"data.{list_field}__has.{membership_key(value)}"
+
+
 def _dr_path(field: Field) -> str:
     if field.is_trigger:
         raise ExprError(
@@ -348,7 +360,11 @@ def to_durable(node: Node, trigger_alias: str = "t", negate: bool = False) -> di
                 f"'not ... in {node.field.path}': durable_rules cannot negate a list membership; "
                 "write it as a prohibition (ne_doit_pas) on the positive membership"
             )
-        return {"$iany": {_dr_path(node.field): {"$i": _dr_value(node.value, trigger_alias)}}}
+        if not isinstance(node.value, Literal):
+            raise ExprError(f"{node.value.path} in {node.field.path}: list membership takes a literal value")
+        # durable_rules 2.0.28 crashes on "$iany" inside a join (tests/rules/test_durable_facts.py): membership
+        # is read from the map rules.engine adds beside every list field instead.
+        return {membership_path(node.field.path, node.value.value): True}
     op = _NEGATED[node.op] if negate and node.op != "~=" else node.op
     if node.op == "~=" and negate:
         raise ExprError(
@@ -393,9 +409,17 @@ def to_durable_dnf(node: Node, trigger_alias: str = "t") -> list[list[dict[str, 
             for p in parts:
                 result = [r + c for r in result for c in p]
             return result
+        if negate and isinstance(n, Compare) and isinstance(n.right, Literal):
+            # "not (x == v)" holds when x is absent (evaluate's semantics); durable_rules' inverted comparison
+            # never matches an absent field, so the absence is its own disjunct.
+            return [[(Exists(n.left), True)], [(n, True)]]
         return [[(n, negate)]]
 
+    conjuncts = expand(node, False)
+    if len(conjuncts) > MAX_DISJUNCTS:
+        raise ExprError(f"the condition expands to {len(conjuncts)} alternatives (more than {MAX_DISJUNCTS}): "
+                        "state it positively or split it into several patterns")
     return [
         [to_durable(leaf, trigger_alias, negated) for leaf, negated in conjunct]
-        for conjunct in expand(node, False)
+        for conjunct in conjuncts
     ]

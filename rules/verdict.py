@@ -44,6 +44,7 @@ class Verdict:
     rule_file: str | None = None
     rule_sha256: str | None = None
     manual_proof: str = ""
+    engine: str = ""  # which engine matched the events: "durable_rules", or the Python fallback (said so)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -58,4 +59,6 @@ class Verdict:
         }
         if self.manual_proof:
             out["manual_proof"] = self.manual_proof
+        if self.engine:
+            out["engine"] = self.engine
         return out

@@ -48,3 +48,21 @@ def test_each_automatic_rule_passes_and_fails_on_its_fixtures(rid, evaluator):
         ]
         assert verdict.verdict is expected, (rid, case, verdict.reasons)
         assert verdict.reasons
+
+
+@pytest.mark.parametrize("rid", AUTOMATIC)
+def test_python_fallback_fires_exactly_like_durable_rules(rid):
+    """The fallback used when durable_rules dies must mean the same: identical firings on the rule's fixtures."""
+    from rules.engine import _evaluate_rule, _fork_call, _python_firings, _WorkerDied, facts_for
+
+    rule = RULES.rules[rid]
+    scenario = REM.requirement(rid).scenarios[0].id
+    for case in ("conforme", "non_conforme"):
+        facts = facts_for(rule, scenario, to_events(EXAMPLES[rid][case], scenario))
+        try:
+            durable = _fork_call(_evaluate_rule, rule, [(scenario, facts)])[scenario]
+        except _WorkerDied:
+            continue  # the case the fallback exists for; its verdicts are checked by the fixture test
+        python = _python_firings(rule, facts)
+        assert (python.triggers, python.discharged, python.forbidden) == (
+            durable.triggers, {i: dict(d) for i, d in durable.discharged.items()}, dict(durable.forbidden)), (rid, case)
