@@ -132,7 +132,7 @@ class Stack:
                 sim = cls(evidence=self.evidence, faults=faults, host=self.host, port=int(section.get("port", 0)),
                           **options)
                 sim.start()
-            except (TypeError, ValueError, OSError) as error:
+            except (TypeError, ValueError, OSError, RuntimeError) as error:
                 self.stop()
                 raise CliError(f"simulators.{name}: cannot start ({error})") from None
             self.running[name] = sim

@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from harness.simulators.mss.cda import NS, STATUS_DISPLAY, STATUS_SECTION, CdaError, CdaHeader, parse, read_header
+from harness.simulators.mss.cda import (
+    NS,
+    STATUS_DISPLAY,
+    STATUS_SECTION,
+    CdaError,
+    CdaHeader,
+    parse,
+    read_header,
+)
 
 V3 = "{urn:hl7-org:v3}"
 VALIDE_CODE = "9571008"
