@@ -155,7 +155,7 @@ class Stack:
             url = sim.base_url
             if name == "annuaire":
                 url += "/fhir/v2"
-            for attribute in ("endpoint_url", "soap_url", "issuer"):
+            for attribute in ("issuer",) if name == "psc" else ("endpoint_url", "soap_url"):
                 value = getattr(sim, attribute, None)
                 if isinstance(value, str) and value:
                     url = value
@@ -232,7 +232,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         recorded = json.loads(state.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise CliError(f"{state}: no running `dcc-recette simulators up` (state file missing or unreadable)") from None
-    results = {key: check(key, url) for key, url in sorted(recorded["endpoints"].items())}
+    results = {key: check(key, url) for key, url in sorted(recorded["endpoints"].items()) if "://" in url}
     if args.json:
         print(json.dumps({k: {"url": recorded["endpoints"][k], "up": v is None, "error": v}
                           for k, v in results.items()}, sort_keys=True))

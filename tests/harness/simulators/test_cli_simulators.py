@@ -59,6 +59,8 @@ def test_up_prints_endpoints_that_answer_and_stops_on_sigint(running, capsys):
     process, endpoints, state, tmp_path = running
     assert {"mss_smtp", "annuaire_fhir", "peer_dcc", "dpi"} <= set(endpoints)
     assert endpoints["mss_smtp"].startswith("smtp://127.0.0.1:")
+    assert endpoints["dpi"].startswith("http://127.0.0.1:") and endpoints["peer_dcc"].startswith("http://127.0.0.1:")
+    assert endpoints["peer_dcc_bal"] == "rcp@dcc-pair.mssante.fr"
     host, _, port = endpoints["mss_smtp"].removeprefix("smtp://").rpartition(":")
     with smtplib.SMTP(host, int(port), timeout=10) as client:
         assert client.ehlo()[0] == 250
