@@ -131,8 +131,9 @@ def compile_rule(rule: Rule, actions: _Firings | None = None) -> dict[str, Any]:
     definition: dict[str, Any] = {
         # Every asserted fact must match some rule, or durable_rules raises MessageNotHandledException for the
         # whole batch and drops its pending actions (tests/rules/test_durable_facts.py). This catch-all handles
-        # them; "$ex" as a catch-all hangs the engine, a comparison on seq does not.
-        "vu": {"all": [{"m": {"$gte": {"seq": 0}}}], "run": _ignore if actions is not None else "vu"},
+        # them; "$ex" as a catch-all hangs the engine, a comparison on seq does not. Its second slot never
+        # matches, so it handles every fact without ever running an action (an action per fact halved speed).
+        "vu": {"all": [{"m": {"$gte": {"seq": 0}}}, {"n": {"type": "__jamais__"}}], "run": _ignore if actions is not None else "vu"},
     }
 
     def add(name: str, variants: list[list[dict[str, Any]]], action) -> None:
@@ -475,6 +476,12 @@ class Evaluator:
         used: set[str] = set()
         artifacts: set[str] = set()
         ordered = sorted(firings.triggers, key=lambda i: by_id[i].seq)
+        violations: dict[int, dict[str, list[str]]] = {}  # per prohibition: trigger id -> forbidden ids, in order
+        for index in range(len(rule.ne_doit_pas)):
+            grouped: dict[str, list[str]] = defaultdict(list)
+            for t_id, f_id in sorted(firings.forbidden.get(index, set())):
+                grouped[t_id].append(f_id)
+            violations[index] = grouped
         first_trigger = ordered[0]  # violations not tied to a trigger are reported once, with the first
         for trigger_id in ordered:
             trigger = by_id[trigger_id]
@@ -491,9 +498,10 @@ class Evaluator:
                         + (f" — {obligation.message}" if obligation.message else "")
                     )
             for index, prohibition in enumerate(rule.ne_doit_pas):
-                for t_id, f_id in sorted(firings.forbidden.get(index, set())):
-                    if t_id != trigger_id and not (t_id == "*" and trigger_id == first_trigger):
-                        continue
+                mine = violations[index].get(trigger_id, [])
+                if trigger_id == first_trigger:
+                    mine = mine + violations[index].get("*", [])
+                for f_id in mine:
                     failed = True
                     forbidden = by_id[f_id]
                     used.add(f_id)
