@@ -4,12 +4,16 @@ and PPS the DCC pushes to it, for automatic integration into the patient's recor
 
 The document gateway is an MSSanté BAL applicative (option ``address``) on the MSS simulator (option ``mss``):
 whatever arrives there is read (IHE XDM, CDA header) and recorded; nothing is integrated anywhere else.
+Faults on the contextual call (operation ``contextual_call``), to check the DCC's receiving side: malformed → a
+token whose signature does not verify; timeout → a token already expired. Faults of the gateway are the MSS
+simulator's (it is the MTA that delivers there).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -18,6 +22,7 @@ from fastapi.responses import JSONResponse
 
 from harness.simulators.base import HttpSimulator
 from harness.simulators.dpi.contextual import ContextualCallError, contextual_url, issue_token
+from harness.simulators.faults import FaultMode
 from harness.simulators.mss.cda import CdaError, parse, read_header
 
 SOURCE = "dpi"
@@ -55,8 +60,16 @@ class DpiSimulator(HttpSimulator):
         """Issues the signed call; with ``follow``, opens the URL against ``dcc_url`` and records the status."""
         if not self.dcc_url:
             raise ContextualCallError("dcc_url: not configured (the DCC the DPI opens)")
+        fault = self.faults.take("contextual_call") if self.faults is not None else None
+        fault_mode = None if fault is None else FaultMode(fault.mode)
+        issued_at = time.time() - (self.ttl + 60 if fault_mode is FaultMode.TIMEOUT else 0)
         token, claims = issue_token(secret=self.secret, issuer=self.issuer, audience=self.audience, user=user,
-                                    patient=patient, mode=mode, ttl=self.ttl)
+                                    patient=patient, mode=mode, ttl=self.ttl, now=issued_at)
+        if fault_mode is FaultMode.MALFORMED:
+            head, _, signature = token.rpartition(".")
+            token = f"{head}.{signature[::-1]}"  # the signature no longer verifies
+        if fault_mode is not None:
+            self.evidence.emit(SOURCE, "dpi.fault_injected", {"operation": "contextual_call", "mode": str(fault_mode)})
         url = contextual_url(self.dcc_url, token)
         status = None
         if follow:

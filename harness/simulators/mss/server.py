@@ -212,6 +212,21 @@ class MssSimulator(Simulator):
         self.evidence.emit(SOURCE, "mss.fault_injected", {"operation": operation, "mode": str(mode)})
 
     # -- receiving -------------------------------------------------------------------------------------------
+    def deliver(self, raw: bytes, sender: str, recipients: list[str]) -> str:
+        """In-process delivery (no socket): the same checks, evidence, acknowledgements and listeners as an SMTP
+        transaction, returning the reply the server would give (the first refused recipient's, if any)."""
+        envelope = Envelope()
+        envelope.mail_from = sender
+        types: dict[str, MailboxType] = {}
+        for address in recipients:
+            try:
+                types[address.lower()] = classify(address, self.known_mailboxes, self.pdc_address, self.strict)
+            except AddressRefused as refused:
+                return refused.reply
+            envelope.rcpt_tos.append(address)
+        envelope.mss_types = types  # type: ignore[attr-defined]
+        return self.receive(raw, envelope)
+
     def receive(self, raw: bytes, envelope: Envelope) -> str:
         """Runs in a worker thread: analyse, store the evidence, deliver, acknowledge. Returns the SMTP reply."""
         recipients = list(envelope.rcpt_tos)

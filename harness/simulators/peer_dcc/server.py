@@ -6,7 +6,9 @@ It receives through the MSSanté simulator (option ``mss``: the FRCP is mailed t
 space, the MSS simulator being the receiving MTA) and answers by SMTP (``smtp_relay``, by default the MSS
 simulator itself, so the answer lands in the source DCC's mailbox there) to ``return_address`` or, when none is
 configured, to the sender of the FRCP. Work happens on its own thread so the SMTP transaction that brought the
-FRCP is not held up. Its HTTP face lists what it received and returned (``GET /frcp``).
+FRCP is not held up. Its HTTP face lists what it received and returned (``GET /frcp``). Faults (operation ``return``): refuse,
+error_5xx and drop → the FRCP is never returned; timeout/slow → returned after ``delay_s``; malformed → the
+returned CDA is truncated (not well-formed).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import queue
 import smtplib
 import threading
+import time
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, make_msgid
@@ -23,12 +26,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from harness.simulators.base import HttpSimulator
+from harness.simulators.faults import FaultMode
 from harness.simulators.mss.cda import CdaError
 from harness.simulators.peer_dcc.frcp import validate_frcp
 from harness.simulators.xdm import XdmInput, build_xdm
 
 SOURCE = "peer-dcc"
 DEFAULT_ADDRESS = "rcp@dcc-pair.mssante.fr"
+MAX_FAULT_DELAY_S = 30.0
 
 
 class PeerDccSimulator(HttpSimulator):
@@ -130,6 +135,21 @@ class PeerDccSimulator(HttpSimulator):
 
     def _return(self, cda: bytes, header: Any, sender: str, analysis: Any) -> None:
         to = self.return_address or sender
+        fault = self.faults.take("return") if self.faults is not None else None
+        if fault is not None:
+            mode = FaultMode(fault.mode)
+            self.evidence.emit(SOURCE, "peer.fault_injected", {"operation": "return", "mode": str(mode)})
+            if mode in (FaultMode.REFUSE, FaultMode.ERROR_5XX, FaultMode.DROP):
+                record = {"document_id": header.document_id, "set_id": header.set_id, "version": header.version,
+                          "status": header.status, "to": to, "result": "failure",
+                          "error": f"not returned (injected fault {mode})"}
+                self.returned.append(record)
+                self.evidence.emit(SOURCE, "peer.frcp_returned", record)
+                return
+            if mode in (FaultMode.TIMEOUT, FaultMode.SLOW):
+                time.sleep(min(fault.delay_s or (10.0 if mode is FaultMode.TIMEOUT else 1.0), MAX_FAULT_DELAY_S))
+            if mode is FaultMode.MALFORMED:
+                cda = cda[: len(cda) // 2]  # a truncated, not well-formed CDA: the source DCC must refuse it
         patient_id = f"{header.ins}^^^&{header.ins_oid}&ISO" if header.ins else ""
         xdm = build_xdm([XdmInput(cda, unique_id=header.document_id or "", patient_id=patient_id,
                                   title="Fiche RCP validée")])

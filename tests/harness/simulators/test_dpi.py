@@ -109,3 +109,19 @@ def test_document_gateway_records_frcp_and_pps(tmp_path):
     assert all(any(a.endswith(".xml") for a in e.artifacts) for e in received)
     mailbox_event = [e for e in evidence.events if e.type == "mss.message_received"][-1]
     assert mailbox_event.data["mailbox_types"] == ["APP"]
+
+
+@pytest.mark.parametrize(("mode", "claim"), [("malformed", "token"), ("timeout", "exp")])
+def test_faulty_contextual_calls_are_refused_by_a_correct_dcc(tmp_path, monkeypatch, mode, claim):
+    from harness.simulators.faults import Fault, FaultMode
+
+    evidence = EvidenceStore(tmp_path / "bundle")
+    faults = FaultPlan()
+    faults.inject(Fault(mode=FaultMode(mode), operation="contextual_call"))
+    dpi = DpiSimulator(evidence=evidence, faults=faults, dcc_url="http://dcc.test", secret=SECRET)
+    call = dpi.contextual_call(USER, PATIENT)
+    with pytest.raises(ContextualCallError, match=claim):
+        verify_token(call["token"], secret=SECRET, audience="dcc", used_jti=set())
+    good = dpi.contextual_call(USER, PATIENT)  # times=1: the next call is sound
+    assert verify_token(good["token"], secret=SECRET, audience="dcc", used_jti=set())["mode"] == "open"
+    assert [e.data["mode"] for e in evidence.events if e.type == "dpi.fault_injected"] == [mode]

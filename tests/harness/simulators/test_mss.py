@@ -320,3 +320,13 @@ def test_rfc3461_dsn_parameters_are_accepted(evidence):
         with smtplib.SMTP(sim.host, sim.port, timeout=10) as client:
             client.send_message(mail([PRO]), SENDER, [PRO], rcpt_options=["NOTIFY=NEVER"])
         assert len(sim.outbox) == 1  # NOTIFY=NEVER and always_dsn false: no DSN
+
+
+def test_in_process_delivery_takes_the_same_path(evidence):
+    sim = MssSimulator(evidence=evidence, faults=FaultPlan())  # not started: no socket
+    raw = mail([PRO], mdn=True, subject="no XDM prefix").as_bytes()
+    assert sim.deliver(raw, SENDER, [PRO]).startswith("250 ")
+    assert str(sim.outbox[-1]["Subject"]).startswith("[KO Intégration système !][900]")
+    assert sim.deliver(raw, SENDER, ["x@gmail.com"]).startswith("550 ")
+    hostile = mail([PRO], zipped=xdm_zip(cda(), {"../x": b"1"})).as_bytes()
+    assert sim.deliver(hostile, SENDER, [PRO]).startswith("554 ")

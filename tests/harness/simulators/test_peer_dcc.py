@@ -95,3 +95,27 @@ def test_the_ans_frcp_example_is_validated_in_place():
     assert (before.version, before.status) == (1, "complete")
     assert (after.version, after.status, after.set_id) == (2, "valide", before.set_id)
     assert after.ins == before.ins == "279035121518989"
+
+
+@pytest.mark.parametrize("mode", ["refuse", "error_5xx", "drop", "timeout", "slow", "malformed"])
+def test_faults_on_the_return(tmp_path, mode):
+    from harness.simulators.faults import Fault, FaultMode
+    from harness.simulators.mss.cda import CdaError, parse
+
+    evidence = EvidenceStore(tmp_path / "bundle")
+    faults = FaultPlan()
+    faults.inject(Fault(mode=FaultMode(mode), operation="return", delay_s=0.1))
+    with MssSimulator(evidence=evidence, faults=FaultPlan()) as mss, \
+            PeerDccSimulator(evidence=evidence, faults=faults, mss=mss) as peer:
+        send(mss, mail([PEER]))
+        assert peer.wait_idle()
+        returned = mss.mailbox(SOURCE_BAL)
+    assert [e.data["mode"] for e in evidence.events if e.type == "peer.fault_injected"] == [mode]
+    if mode in ("refuse", "error_5xx", "drop"):
+        assert returned == []
+        assert peer.returned[-1]["result"] == "failure"
+    elif mode == "malformed":
+        with pytest.raises(CdaError):
+            parse(returned[0].analysis.xdm.documents[0].content)
+    else:
+        assert len(returned) == 1 and peer.returned[-1]["result"] == "success"
