@@ -167,7 +167,8 @@ def _print_clause(console: Console, clause, depth: int) -> None:
         _print_clause(console, child, depth + 1)
 
 
-def print_diff(diff: RemDiff, out=sys.stdout) -> None:
+def print_diff(diff: RemDiff, out=None) -> None:
+    out = out or sys.stdout  # resolved at call time: a default bound at import would outlive a redirected stdout
     print(f"REM {diff.old_version} → {diff.new_version}", file=out)
     if diff.empty:
         print("no difference in requirements, scenarios or proofs", file=out)
