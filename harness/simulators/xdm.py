@@ -172,7 +172,7 @@ def parse_xdm(data: bytes) -> XdmPackage:
     """Reads an XDM zip; raises :class:`XdmError` naming the entry for anything unsafe or missing."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zlib.error) as error:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zlib.error, NotImplementedError) as error:
         raise XdmError(f"IHE_XDM.zip: not a zip file ({error})") from None
     with archive:
         infos = archive.infolist()

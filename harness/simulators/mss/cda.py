@@ -20,6 +20,11 @@ STATUS_CODES = {
     "29179001": "cloture",
 }
 STATUS_DISPLAY = {"en_cours": "en cours d'exécution", "complete": "réalisé", "valide": "approuvé", "cloture": "clôturé"}
+# FR-Document-PDF-copie section, or any observationMedia carrying a PDF (NATIONAL-SERVICES §6)
+PDF_COPY_XPATH = (
+    "cda:component/cda:structuredBody//cda:section[cda:templateId/@root='1.2.250.1.213.1.1.2.243']"
+    " | cda:component/cda:structuredBody//cda:observationMedia[cda:value/@mediaType='application/pdf']"
+)
 STATUS_XPATH = (
     f"/cda:ClinicalDocument/cda:component/cda:structuredBody/cda:component/cda:section"
     f"[cda:templateId/@root='{STATUS_SECTION}']/cda:entry/cda:observation/cda:value"
@@ -54,6 +59,9 @@ class CdaHeader:
     ins_oid: str | None
     status: str | None  # en_cours, complete, valide, cloture (from the FR-Statut-du-document section)
     custodian: str | None
+    level: str = "cda_n3"  # cda_n1 (nonXMLBody), cda_n3 (structuredBody), cda_n3_pdf (N3 with the PDF copy)
+    family: str | None = None  # recordTarget patient family name (birth name first)
+    birth_date: str | None = None  # YYYYMMDD
 
 
 def _ii(element: etree._Element | None) -> str | None:
@@ -77,7 +85,20 @@ def read_header(tree: etree._ElementTree) -> CdaHeader:
             break
     status_code = doc.xpath(f"string({STATUS_XPATH}/@code)", namespaces=NS)
     custodian = doc.find("cda:custodian/cda:assignedCustodian/cda:representedCustodianOrganization/cda:id", NS)
+    if doc.find("cda:component/cda:nonXMLBody", NS) is not None:
+        level = "cda_n1"
+    elif doc.xpath(PDF_COPY_XPATH, namespaces=NS):
+        level = "cda_n3_pdf"
+    else:
+        level = "cda_n3"
+    patient = "cda:recordTarget/cda:patientRole/cda:patient"
+    family = (doc.xpath(f"string({patient}/cda:name/cda:family[@qualifier='BR'])", namespaces=NS)
+              or doc.xpath(f"string({patient}/cda:name/cda:family)", namespaces=NS))
+    birth = doc.xpath(f"string({patient}/cda:birthTime/@value)", namespaces=NS)
     return CdaHeader(
+        level=level,
+        family=family.strip() or None,
+        birth_date=birth[:8] or None,
         document_id=_ii(doc.find("cda:id", NS)),
         set_id=_ii(doc.find("cda:setId", NS)),
         version=version,

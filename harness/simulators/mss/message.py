@@ -51,6 +51,7 @@ class Analysis:
     error_code: int | None = None
     error: str | None = None
     documents: list[dict[str, object]] = field(default_factory=list)
+    facts: dict[str, object] = field(default_factory=dict)  # what the rules read (docs/trace-events.md)
 
 
 def parse_message(raw: bytes) -> EmailMessage:
@@ -116,6 +117,7 @@ def _check(analysis: Analysis, recipients: list[str], authorised: frozenset[str]
     if authorised is not None and sender not in authorised:
         _fail(analysis, 901, f"author {sender} not authorised")
     cda_ins: str | None = None
+    headers = []
     for document in analysis.xdm.documents:
         if document.mime_type != "text/xml":
             continue
@@ -124,6 +126,7 @@ def _check(analysis: Analysis, recipients: list[str], authorised: frozenset[str]
         except CdaError as error:
             _fail(analysis, 906, f"{document.path}: {error}")
             continue
+        headers.append(header)
         cda_ins = cda_ins or header.ins
         document_summary = next(d for d in analysis.documents if d["path"] == document.path)
         document_summary.update(
@@ -131,6 +134,7 @@ def _check(analysis: Analysis, recipients: list[str], authorised: frozenset[str]
              "status": header.status}
         )
     analysis.patient_ins = cda_ins or header_ins
+    analysis.facts = _facts(analysis, headers)
     if cda_ins is None:
         if header_ins is None:
             _fail(analysis, 903, "no INS in the CDA recordTarget nor in X-MSS-INS")
@@ -145,3 +149,36 @@ def _check(analysis: Analysis, recipients: list[str], authorised: frozenset[str]
             _fail(analysis, 904, f"patient mailbox {rcpt} differs from the CDA INS {cda_ins!r}")
     if known_patients is not None and cda_ins not in known_patients:
         _fail(analysis, 902, f"patient {cda_ins} unknown to the receiver")
+
+
+def _subject_matches(subject: str, family: str | None, birth: str | None) -> bool:
+    """The subject names the patient: family name and birth date (DD/MM/YYYY, YYYY-MM-DD or YYYYMMDD) [U]."""
+    if not family or not birth or len(birth) < 8:
+        return False
+    year, month, day = birth[:4], birth[4:6], birth[6:8]
+    dates = (f"{day}/{month}/{year}", f"{year}-{month}-{day}", birth[:8], f"{day}{month}{year}")
+    return family.casefold() in subject.casefold() and any(d in subject for d in dates)
+
+
+def _facts(analysis: Analysis, headers: list) -> dict[str, object]:
+    """Per-message facts the rules read (docs/trace-events.md, « What the rules read »)."""
+    assert analysis.xdm is not None
+    levels = sorted({h.level for h in headers})
+    pdf_in_mail = any(part.get_content_type() == "application/pdf" for part in analysis.message.walk())
+    has_pdf = pdf_in_mail or any(d.mime_type == "application/pdf" for d in analysis.xdm.documents)
+    first = headers[0] if headers else None
+    return {
+        "document_id": first.document_id if first else None,
+        "document_status": first.status if first else None,
+        "document_formats": levels + (["pdf"] if has_pdf else []),
+        "type_codes": sorted({d.type_code for d in analysis.xdm.documents if d.type_code}),
+        "has_cda_n1": "cda_n1" in levels,
+        "has_cda_n3": "cda_n3" in levels or "cda_n3_pdf" in levels,
+        "has_cda_n3_pdf": "cda_n3_pdf" in levels,
+        "has_pdf": has_pdf,
+        "matricule_in_cda": any(h.ins for h in headers),
+        "identity_status": "qualifiee" if any(h.ins for h in headers) else None,
+        "patients": len({h.ins or h.family for h in headers if h.ins or h.family}),
+        "subject_matches_patient": bool(first) and _subject_matches(analysis.subject, first.family, first.birth_date),
+        "xdm_complete": True,  # parse_xdm refuses an archive without INDEX.HTM, README.TXT, METADATA.XML
+    }

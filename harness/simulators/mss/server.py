@@ -171,6 +171,7 @@ class MssSimulator(Simulator):
         self.mailboxes: dict[str, list[Delivered]] = {}
         self.outbox: list[EmailMessage] = []
         self._listeners: dict[str, list[Listener]] = {}
+        self._seen_ids: dict[str, set[str]] = {}
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -240,7 +241,8 @@ class MssSimulator(Simulator):
         except MessageRefused as refused:
             self.evidence.emit(
                 SOURCE, "mss.message_received",
-                {"message_id": None, "from": sender, "to": recipients, "mailbox_types": [str(t) for t in types],
+                {"message_id": None, "from": sender, "to": recipients, "to_address": recipients[0].lower() if recipients else None,
+                 "mailbox_types": [str(t) for t in types],
                  "subject": None, "headers": {}, "patient_ins": None, "xdm": None, "accepted": False,
                  "error": refused.reply, "error_code": None},
                 artifacts=(eml_path,),
@@ -249,15 +251,23 @@ class MssSimulator(Simulator):
         artifacts = [eml_path]
         if analysis.xdm_bytes is not None:
             artifacts.append(self.evidence.store(SOURCE, "IHE_XDM.zip", analysis.xdm_bytes))
-        self.evidence.emit(
-            SOURCE, "mss.message_received",
-            {"message_id": analysis.message_id, "from": sender, "to": recipients,
-             "mailbox_types": [str(t) for t in types], "subject": analysis.subject,
-             "headers": dict(sorted(analysis.mss_headers.items())), "patient_ins": analysis.patient_ins,
-             "xdm": None if analysis.xdm is None else {"documents": analysis.documents},
-             "accepted": True, "error": analysis.error, "error_code": analysis.error_code},
-            artifacts=tuple(artifacts),
-        )
+        common = {
+            "message_id": analysis.message_id, "from": sender, "to": recipients, "subject": analysis.subject,
+            "headers": dict(sorted(analysis.mss_headers.items())), "patient_ins": analysis.patient_ins,
+            "xdm": None if analysis.xdm is None else {"documents": analysis.documents},
+            "accepted": True, "error": analysis.error, "error_code": analysis.error_code,
+            "document_id": None, "xdm_complete": False, **analysis.facts,
+        }
+        # One event per recipient: rules correlate a delivery with the recipient the DCC meant (to_address).
+        for rcpt, kind in zip(recipients, types, strict=True):
+            with self._lock:
+                seen = self._seen_ids.setdefault(rcpt.lower(), set())
+                duplicate = bool(analysis.message_id) and analysis.message_id in seen
+                seen.add(analysis.message_id)
+            self.evidence.emit(SOURCE, "mss.message_received",
+                               {**common, "to_address": rcpt.lower(), "mailbox_types": [str(kind)],
+                                "duplicate": duplicate},
+                               artifacts=tuple(artifacts))
         listeners: list[tuple[Listener, Delivered]] = []
         with self._lock:
             for rcpt, kind in zip(recipients, types, strict=True):
@@ -300,7 +310,8 @@ class MssSimulator(Simulator):
                 self.outbox.append(ack)
         self.evidence.emit(
             SOURCE, "mss.ack_sent",
-            {"message_id": message_id, "kind": kind, "code": code, "to": str(ack["To"]),
+            {"message_id": message_id, "original_message_id": message_id, "kind": kind, "code": code,
+             "to": str(ack["To"]),
              "delivered_to": delivered_to},
             artifacts=(path,),
         )

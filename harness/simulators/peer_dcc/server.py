@@ -131,9 +131,9 @@ class PeerDccSimulator(HttpSimulator):
             self.evidence.emit(SOURCE, "peer.frcp_received", {**record, "accepted": True, "error": None,
                                                                "from": delivered.sender},
                                artifacts=delivered.artifacts)
-            self._return(validated, after, delivered.sender, analysis)
+            self._return(validated, after, delivered.sender, analysis, before.version)
 
-    def _return(self, cda: bytes, header: Any, sender: str, analysis: Any) -> None:
+    def _return(self, cda: bytes, header: Any, sender: str, analysis: Any, previous_version: int | None) -> None:
         to = self.return_address or sender
         fault = self.faults.take("return") if self.faults is not None else None
         if fault is not None:
@@ -141,6 +141,7 @@ class PeerDccSimulator(HttpSimulator):
             self.evidence.emit(SOURCE, "peer.fault_injected", {"operation": "return", "mode": str(mode)})
             if mode in (FaultMode.REFUSE, FaultMode.ERROR_5XX, FaultMode.DROP):
                 record = {"document_id": header.document_id, "set_id": header.set_id, "version": header.version,
+                          "previous_version": previous_version, "custodian": header.custodian,
                           "status": header.status, "to": to, "result": "failure",
                           "error": f"not returned (injected fault {mode})"}
                 self.returned.append(record)
@@ -178,6 +179,7 @@ class PeerDccSimulator(HttpSimulator):
             except (OSError, smtplib.SMTPException) as failure:
                 error = f"{type(failure).__name__}: {failure}"
         record = {"document_id": header.document_id, "set_id": header.set_id, "version": header.version,
+                  "previous_version": previous_version, "custodian": header.custodian,
                   "status": header.status, "to": to, "result": "failure" if error else "success", "error": error}
         self.returned.append(record)
         self.evidence.emit(SOURCE, "peer.frcp_returned", record, artifacts=artifacts)

@@ -116,9 +116,15 @@ def test_xdm_mail_is_delivered_and_answered_with_a_dsn(mss, evidence):
     patient = f"{INS}@patient.mssante.fr"
     refused = send(mss, mail([PRO, patient, "rcp@dcc-pair.mssante.fr"]))
     assert refused == {}
-    received = events(evidence, "mss.message_received")[-1]
-    assert received.data["accepted"] is True
-    assert received.data["mailbox_types"] == ["PER", "PATIENT", "APP"]
+    per_recipient = events(evidence, "mss.message_received")
+    assert [(e.data["to_address"], e.data["mailbox_types"]) for e in per_recipient] == [
+        (PRO, ["PER"]), (patient, ["PATIENT"]), ("rcp@dcc-pair.mssante.fr", ["APP"])]
+    received = per_recipient[-1]
+    assert received.data["accepted"] is True and received.data["duplicate"] is False
+    assert received.data["document_id"] == "1.2.250.1.999.1^DOC-1" and received.data["document_status"] == "complete"
+    assert received.data["document_formats"] == ["cda_n3"] and received.data["type_codes"] == ["34794-8"]
+    assert received.data["xdm_complete"] is True and received.data["has_pdf"] is False
+    assert received.data["matricule_in_cda"] is True and received.data["patients"] == 1
     assert received.data["patient_ins"] == INS
     assert received.data["headers"]["X-MSS-MES"] == "FIN"
     assert received.data["xdm"]["documents"][0]["format_code"] == "urn:asip:ci-sis:frcp:2011"
@@ -330,3 +336,10 @@ def test_in_process_delivery_takes_the_same_path(evidence):
     assert sim.deliver(raw, SENDER, ["x@gmail.com"]).startswith("550 ")
     hostile = mail([PRO], zipped=xdm_zip(cda(), {"../x": b"1"})).as_bytes()
     assert sim.deliver(hostile, SENDER, [PRO]).startswith("554 ")
+
+
+def test_same_message_twice_is_flagged_duplicate(mss, evidence):
+    message = mail([PRO])
+    send(mss, message)
+    send(mss, message)
+    assert [e.data["duplicate"] for e in events(evidence, "mss.message_received")] == [False, True]

@@ -66,6 +66,8 @@ def test_completed_frcp_comes_back_validated(setup):
     with httpx.Client(base_url=peer.base_url, timeout=10) as client:
         listed = client.get("/frcp").json()
     assert listed["returned"][0]["result"] == "success" and listed["returned"][0]["to"] == SOURCE_BAL
+    assert listed["returned"][0]["custodian"] == "1.2.250.1.71.4.2.2^1690000002"
+    assert listed["returned"][0]["previous_version"] == 1
 
 
 def test_frcp_not_complete_is_not_returned(setup):
