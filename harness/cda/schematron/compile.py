@@ -13,6 +13,7 @@ Semantics follow ISO/IEC 19757-3 as the ANS chain (ISO skeleton for XSLT 2) appl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from lxml import etree
 from harness.cda.schematron.abstract import expand_abstract_patterns, expand_abstract_rules
 from harness.cda.schematron.include import SCH, SCH_NS, SchematronError, expand_includes
 
-COMPILER_VERSION = "1"  # part of every cache key: bump when the generated XSLT changes
+COMPILER_VERSION = "2"  # part of every cache key: bump when the generated XSLT changes
 
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 XSL = f"{{{XSL_NS}}}"
@@ -29,6 +30,7 @@ SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 SVRL = f"{{{SVRL_NS}}}"
 SCHX_NS = "urn:dcc-recette:schematron"  # our helper functions
 XS_NS = "http://www.w3.org/2001/XMLSchema"
+CDA_NS = "urn:hl7-org:v3"
 _RESERVED = {"xsl": XSL_NS, "svrl": SVRL_NS, "schx": SCHX_NS, "xml": "http://www.w3.org/XML/1998/namespace"}
 
 _PATH_FUNCTION = """
@@ -86,6 +88,24 @@ def _active_patterns(schema: etree._Element, phase: str | None) -> tuple[str, li
         raise SchematronError(f"phase {chosen!r}: active pattern(s) not found: {', '.join(missing)}")
     wanted = set(active)
     return chosen, [p for p in patterns if p.get("id") in wanted], phases[chosen].findall(f"{SCH}let")
+
+
+# ``*[cda:templateId/@root='X']`` (optionally ``cda:section[...]`` and further simple predicates): the shape of
+# almost every ANS section/entry rule. Such a rule can only fire on an element having that templateId, so a
+# pattern made only of them visits ``key('schx-tid', roots)`` instead of walking the whole document once more.
+_TEMPLATE_CONTEXT = re.compile(
+    r"""^\s*(?:\*|[\w.-]+:[\w.-]+)\[\s*([\w.-]+):templateId/@root\s*=\s*(['"])([^'"]+)\2\s*\]((?:\[[^\[\]]*\])*)\s*$"""
+)
+
+
+def _template_roots(rules: list[etree._Element], namespaces: dict[str, str]) -> list[str] | None:
+    roots: list[str] = []
+    for rule in rules:
+        match = _TEMPLATE_CONTEXT.match(rule.get("context", ""))
+        if match is None or namespaces.get(match.group(1)) != CDA_NS:
+            return None
+        roots.append(match.group(3))
+    return roots or None
 
 
 def _variable(parent: etree._Element, let: etree._Element) -> None:
@@ -156,6 +176,8 @@ def build_xslt(schema: etree._Element, source: Path, phase: str | None = None) -
         if isinstance(child.tag, str) and child.tag.startswith(XSL):
             root.append(_copy(child))
     root.append(etree.fromstring(_PATH_FUNCTION))
+    etree.SubElement(root, f"{XSL}key", name="schx-tid", match="*[*:templateId[namespace-uri() = 'urn:hl7-org:v3']]",
+                     use="*:templateId[namespace-uri() = 'urn:hl7-org:v3']/@root")
     seen: set[str] = set()
     # Global lets: schema, phase, then every concrete pattern (active or not, as the ANS files rely on it).
     lets = list(schema.findall(f"{SCH}let")) + list(phase_lets)
@@ -177,8 +199,13 @@ def build_xslt(schema: etree._Element, source: Path, phase: str | None = None) -
         pattern_id = pattern.get("id") or f"pattern-{index}"
         active = etree.SubElement(output, f"{SVRL}active-pattern", id=pattern_id)
         active.tail = None
-        etree.SubElement(output, f"{XSL}apply-templates", select="/", mode=mode)
         rules = [r for r in pattern.findall(f"{SCH}rule") if r.get("abstract") != "true"]
+        roots = _template_roots(rules, namespaces)
+        if roots is None:
+            etree.SubElement(output, f"{XSL}apply-templates", select="/", mode=mode)
+        else:
+            literal = ", ".join("'" + r + "'" for r in dict.fromkeys(roots))
+            etree.SubElement(output, f"{XSL}apply-templates", select=f"key('schx-tid', ({literal}))", mode=mode)
         for position, rule in enumerate(rules):
             template = etree.SubElement(
                 root, f"{XSL}template", match=rule.get("context", "/"), mode=mode, priority=str(1000 - position)
@@ -191,9 +218,11 @@ def build_xslt(schema: etree._Element, source: Path, phase: str | None = None) -
                 elif child.tag in (f"{SCH}assert", f"{SCH}report"):
                     asserts += 1
                     _check(template, child, pattern_id, rule)
-            etree.SubElement(template, f"{XSL}apply-templates", select="*", mode=mode)
+            if roots is None:
+                etree.SubElement(template, f"{XSL}apply-templates", select="*", mode=mode)
         default = etree.SubElement(root, f"{XSL}template", match="*", mode=mode, priority="-1")
-        etree.SubElement(default, f"{XSL}apply-templates", select="*", mode=mode)
+        if roots is None:
+            etree.SubElement(default, f"{XSL}apply-templates", select="*", mode=mode)
         etree.SubElement(root, f"{XSL}template", match="text()", mode=mode, priority="-1")
     text = etree.tostring(root, encoding="unicode")
     return text, chosen, len(patterns), asserts

@@ -131,3 +131,32 @@ def test_second_validator_does_not_regenerate(cda_cache_dir: Path, validator) ->
     again = Validator(cache_dir=cda_cache_dir)
     again.cache.get(again.cisis.schematrons / "CI-SIS_CANCER-PPS_2025.01.sch")
     assert again.cache.generated == 0
+
+
+def test_keyed_patterns_find_the_same_failures_as_full_walks(
+    saxon: PySaxonProcessor, examples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The templateId-key shortcut must not change results: compare with one full walk per pattern."""
+    import random
+
+    from lxml import etree
+
+    import harness.cda.schematron.compile as compiler
+
+    sch = examples.parent / "schematrons" / "profils" / "CI-SIS_Modeles_ANS.sch"
+    tree = etree.parse(str(examples / "CANCER-FRCP_2025.01_Appareil.xml"))
+    rng = random.Random(7)
+    elements = [e for e in tree.getroot().iter() if isinstance(e.tag, str)][1:]
+    for element in rng.sample(elements, len(elements) // 10):
+        if element.getparent() is not None and rng.random() < 0.5:
+            element.getparent().remove(element)
+        else:
+            element.attrib.clear()
+    doc = etree.tostring(tree, encoding="unicode")
+    keyed = _run(saxon, sch, doc)
+    assert "key('schx-tid'" in compile_schematron(sch).xslt
+    monkeypatch.setattr(compiler, "_template_roots", lambda rules, namespaces: None)
+    walked = _run(saxon, sch, doc)
+    assert "key('schx-tid'" not in compile_schematron(sch).xslt
+    assert len(keyed) > 3
+    assert sorted(keyed) == sorted(walked)
