@@ -343,3 +343,14 @@ def test_same_message_twice_is_flagged_duplicate(mss, evidence):
     send(mss, message)
     send(mss, message)
     assert [e.data["duplicate"] for e in events(evidence, "mss.message_received")] == [False, True]
+
+
+def test_subject_must_name_the_patient_of_the_cda(mss, evidence):
+    named = cda().replace(
+        b"</patientRole>",
+        b'<patient><name><family qualifier="BR">DUPONT</family><given>Marie</given></name>'
+        b'<birthTime value="19790315"/></patient></patientRole>',
+    )
+    send(mss, mail([PRO], zipped=xdm_zip(named), subject="XDM/1.0/DDM+Fiche RCP DUPONT Marie 15/03/1979"))
+    send(mss, mail([PRO], zipped=xdm_zip(named), subject="XDM/1.0/DDM+Fiche RCP MARTIN Paul 01/01/1950"))
+    assert [e.data["subject_matches_patient"] for e in events(evidence, "mss.message_received")] == [True, False]
