@@ -41,49 +41,18 @@ def test_pre_publication_layout_round_trip(rem):
         )
 
 
-def test_a_failed_write_leaves_the_previous_file(tmp_path):
+def _one_requirement_rem(proofs: int):
     from rem.model import Nature, Proof, Rem, Requirement, Scenario
 
-    good = Rem(
-        "x",
-        "",
-        "1",
-        (
-            Requirement(
-                "A.01",
-                "A",
-                "",
-                "",
-                "",
-                Nature.EXIGENCE,
-                "DOIT",
-                scenarios=(Scenario("A.01.01", "s", (Proof("A.01.01.01", "p"),)),),
-            ),
-        ),
-    )
-    path = write_rem(good, tmp_path / "rem.xlsx")
+    scenario = Scenario("A.01.01", "s", tuple(Proof(f"A.01.01.{i:02d}", "p") for i in range(1, proofs + 1)))
+    return Rem("x", "", "1", (Requirement("A.01", "A", "", "", "", Nature.EXIGENCE, "DOIT", scenarios=(scenario,)),))
+
+
+def test_a_failed_write_leaves_the_previous_file(tmp_path):
+    path = write_rem(_one_requirement_rem(1), tmp_path / "rem.xlsx")
     before = path.read_bytes()
-    too_many = Rem(
-        "x",
-        "",
-        "1",
-        (
-            Requirement(
-                "A.01",
-                "A",
-                "",
-                "",
-                "",
-                Nature.EXIGENCE,
-                "DOIT",
-                scenarios=(
-                    Scenario("A.01.01", "s", tuple(Proof(f"A.01.01.{i:02d}", "p") for i in range(1, 12))),
-                ),
-            ),
-        ),
-    )
     try:
-        write_rem(too_many, path)
+        write_rem(_one_requirement_rem(11), path)
     except ValueError as error:
         assert "11 proofs" in str(error)
     else:
