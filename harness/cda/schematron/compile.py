@@ -22,7 +22,7 @@ from lxml import etree
 from harness.cda.schematron.abstract import expand_abstract_patterns, expand_abstract_rules
 from harness.cda.schematron.include import SCH, SCH_NS, SchematronError, expand_includes
 
-COMPILER_VERSION = "2"  # part of every cache key: bump when the generated XSLT changes
+COMPILER_VERSION = "4"  # part of every cache key: bump when the generated XSLT changes
 
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 XSL = f"{{{XSL_NS}}}"
@@ -90,22 +90,49 @@ def _active_patterns(schema: etree._Element, phase: str | None) -> tuple[str, li
     return chosen, [p for p in patterns if p.get("id") in wanted], phases[chosen].findall(f"{SCH}let")
 
 
-# ``*[cda:templateId/@root='X']`` (optionally ``cda:section[...]`` and further simple predicates): the shape of
-# almost every ANS section/entry rule. Such a rule can only fire on an element having that templateId, so a
-# pattern made only of them visits ``key('schx-tid', roots)`` instead of walking the whole document once more.
+# ``*[cda:templateId/@root='X']``, ``cda:section[cda:templateId/@root='X']/cda:entry/cda:observation/cda:value``:
+# the shape of almost every ANS rule context. Such a rule can only fire on an element having that templateId (or
+# reached from one by the child steps that follow), so a pattern made only of them visits
+# ``key('schx-tid', 'X')/steps`` instead of walking the whole document once more. The template's match pattern
+# still decides, so the select only has to be a superset; ``test_keyed_patterns_*`` checks nothing changes.
+_PRED = r"(?:\[[^\[\]]*\])"
 _TEMPLATE_CONTEXT = re.compile(
-    r"""^\s*(?:\*|[\w.-]+:[\w.-]+)\[\s*([\w.-]+):templateId/@root\s*=\s*(['"])([^'"]+)\2\s*\]((?:\[[^\[\]]*\])*)\s*$"""
+    r"""^\s*(\*|[\w.-]+:[\w.-]+)\[\s*([\w.-]+):templateId/@root\s*=\s*(['"])([^'"]+)\3\s*\]"""
+    rf"({_PRED}*)((?:/(?:[\w.-]+:[\w.-]+|\*){_PRED}*)*)\s*$"
 )
 
 
-def _template_roots(rules: list[etree._Element], namespaces: dict[str, str]) -> list[str] | None:
-    roots: list[str] = []
+def _candidate(context: str, namespaces: dict[str, str]) -> str:
+    match = _TEMPLATE_CONTEXT.match(context)
+    if match is not None and namespaces.get(match.group(2)) == CDA_NS:
+        first, root, rest = match.group(1), match.group(4), match.group(6)
+        step = "" if first == "*" else f"[self::{first}]"
+        return f"key('schx-tid', '{root}'){step}{rest}"
+    stripped = context.strip()
+    if stripped.startswith("/") and "|" not in stripped:
+        return stripped  # an absolute path selects exactly the nodes it matches
+    # XSLT 2.0 §5.5.3: a node matches pattern P when it is in root(.)//(P)
+    return f"//({stripped})"
+
+
+def _candidates(rules: list[etree._Element], namespaces: dict[str, str]) -> str | None:
+    """An XPath selecting every node a rule of the pattern can match (elements, as the walk visits), or None.
+
+    Visiting these nodes, instead of walking the whole document once per pattern, is what makes the profiles
+    affordable: the template's match pattern and priority still decide which rule fires, so the select only
+    has to be a superset; ``test_keyed_patterns_*`` checks the failures are the same as with a full walk.
+    """
+    selects: list[str] = []
     for rule in rules:
-        match = _TEMPLATE_CONTEXT.match(rule.get("context", ""))
-        if match is None or namespaces.get(match.group(1)) != CDA_NS:
+        context = rule.get("context", "")
+        if not context.strip():
             return None
-        roots.append(match.group(3))
-    return roots or None
+        select = _candidate(context, namespaces)
+        if select not in selects:
+            selects.append(select)
+    if not selects:
+        return None
+    return "(" + " | ".join(selects) + ")[. instance of element() or . instance of document-node()]"
 
 
 def _variable(parent: etree._Element, let: etree._Element) -> None:
@@ -200,12 +227,8 @@ def build_xslt(schema: etree._Element, source: Path, phase: str | None = None) -
         active = etree.SubElement(output, f"{SVRL}active-pattern", id=pattern_id)
         active.tail = None
         rules = [r for r in pattern.findall(f"{SCH}rule") if r.get("abstract") != "true"]
-        roots = _template_roots(rules, namespaces)
-        if roots is None:
-            etree.SubElement(output, f"{XSL}apply-templates", select="/", mode=mode)
-        else:
-            literal = ", ".join("'" + r + "'" for r in dict.fromkeys(roots))
-            etree.SubElement(output, f"{XSL}apply-templates", select=f"key('schx-tid', ({literal}))", mode=mode)
+        roots = _candidates(rules, namespaces)
+        etree.SubElement(output, f"{XSL}apply-templates", select=roots or "/", mode=mode)
         for position, rule in enumerate(rules):
             template = etree.SubElement(
                 root, f"{XSL}template", match=rule.get("context", "/"), mode=mode, priority=str(1000 - position)

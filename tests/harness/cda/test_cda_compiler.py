@@ -155,7 +155,7 @@ def test_keyed_patterns_find_the_same_failures_as_full_walks(
     doc = etree.tostring(tree, encoding="unicode")
     keyed = _run(saxon, sch, doc)
     assert "key('schx-tid'" in compile_schematron(sch).xslt
-    monkeypatch.setattr(compiler, "_template_roots", lambda rules, namespaces: None)
+    monkeypatch.setattr(compiler, "_candidates", lambda rules, namespaces: None)
     walked = _run(saxon, sch, doc)
     assert "key('schx-tid'" not in compile_schematron(sch).xslt
     assert len(keyed) > 3
