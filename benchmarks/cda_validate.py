@@ -6,8 +6,8 @@ Measures on FRCP/PPS documents made from the ANS examples (each one distinct: id
   compile the schematron for every document); lxml XML Schema alone for reference;
 - 1,000 documents through XML Schema + the volet schematron, on one core and on all cores (a process pool, each
   worker with its own Validator: saxonche is not thread-safe across processors);
-- the full ANS chain (XSD + 5 profiles + volet) per document, on one core and on all cores, on a sample
-  (``DCC_BENCH_CDA_FULL``, default 200: the chain takes about a third of a second per document).
+- the same 1,000 documents through the full ANS chain (XSD + 5 profiles + volet), one core and all cores.
+``DCC_BENCH_CDA_DOCS`` / ``DCC_BENCH_CDA_FULL`` change the counts (default 1,000 each).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def main() -> None:
     from harness.cda.xsd import XsdValidator
 
     count = int(os.environ.get("DCC_BENCH_CDA_DOCS", "1000"))
-    full_count = int(os.environ.get("DCC_BENCH_CDA_FULL", "200"))
+    full_count = int(os.environ.get("DCC_BENCH_CDA_FULL", "1000"))
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="cda-bench-cache-") as cache_dir:
         # one-time cost, cold cache then warm cache
