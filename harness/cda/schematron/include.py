@@ -43,7 +43,7 @@ def expand_includes(path: Path, files: list[Path] | None = None, _depth: int = 0
         if not target.is_file():
             raise SchematronError(f"{path}: included file not found: {href}")
         included = expand_includes(target, files, _depth + 1)
-        # Keep the namespace declarations the included file relies on for its XPath prefixes.
+        # where it came from, for error messages (value-set paths stay relative to the top-level .sch, as in ISO)
         included.set("{http://www.w3.org/XML/1998/namespace}base", target.as_uri())
         parent = include.getparent()
         if parent is None:
