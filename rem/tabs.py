@@ -126,51 +126,43 @@ def _extras(header: list[str], values: list[str], known: set[int | None]) -> tup
     return tuple((header[i], v) for i, v in enumerate(values) if i not in known and i < len(header) and v)
 
 
-def _referentials(workbook, issues: list[Issue]) -> tuple[Referential, ...]:
-    sheet = _sheet(workbook, REFERENTIALS_SHEET)
+def _listing(workbook, issues: list[Issue], title: str, columns: tuple[tuple[str, ...], ...], make):
+    """A tab of one row per item: the first of ``columns`` (alternative header words) names the item and is
+    required; the other two are optional; every other column is kept as extra."""
+    sheet = _sheet(workbook, title)
     if sheet is None:
         return ()
     header, body = _rows(sheet)
-    name = _find(header, "referentiel")
+    found = [
+        next((i for i in (_find(header, word) for word in words) if i is not None), None) for words in columns
+    ]
+    name = found[0]
     if name is None:
-        name = _find(header, "nom") if _find(header, "nom") is not None else _find(header, "titre")
-    version, link = _find(header, "version"), _find(header, "lien")
-    if link is None:
-        link = _find(header, "url")
-    if name is None:
-        issues.append(Issue(Severity.WARNING, sheet.title, 1, None, "no 'Référentiel' column; tab ignored"))
+        issues.append(
+            Issue(Severity.WARNING, sheet.title, 1, None, f"no {columns[0][0]!r} column; tab ignored")
+        )
         return ()
-    known = {name, version, link}
+    known = set(found)
     return tuple(
-        Referential(
+        make(
             values[name],
-            values[version] if version is not None else "",
-            values[link] if link is not None else "",
+            *(values[i] if i is not None else "" for i in found[1:]),
             _extras(header, values, known),
         )
         for _, values in body
         if values[name]
+    )
+
+
+def _referentials(workbook, issues: list[Issue]) -> tuple[Referential, ...]:
+    return _listing(
+        workbook,
+        issues,
+        REFERENTIALS_SHEET,
+        (("referentiel", "nom", "titre"), ("version",), ("lien", "url")),
+        Referential,
     )
 
 
 def _documents(workbook, issues: list[Issue]) -> tuple[SegurDocument, ...]:
-    sheet = _sheet(workbook, DOCUMENTS_SHEET)
-    if sheet is None:
-        return ()
-    header, body = _rows(sheet)
-    name = _find(header, "document")
-    type_col, level = _find(header, "type"), _find(header, "niveau")
-    if name is None:
-        issues.append(Issue(Severity.WARNING, sheet.title, 1, None, "no 'Document' column; tab ignored"))
-        return ()
-    known = {name, type_col, level}
-    return tuple(
-        SegurDocument(
-            values[name],
-            values[type_col] if type_col is not None else "",
-            values[level] if level is not None else "",
-            _extras(header, values, known),
-        )
-        for _, values in body
-        if values[name]
-    )
+    return _listing(workbook, issues, DOCUMENTS_SHEET, (("document",), ("type",), ("niveau",)), SegurDocument)
