@@ -6,6 +6,7 @@ compiles each schematron once, lazily, from the on-disk cache of generated XSLT.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from lxml import etree
@@ -14,11 +15,29 @@ from saxonche import PySaxonApiError, PySaxonProcessor
 from harness.cda.cache import SchematronCache
 from harness.cda.cisis import CisisDir, find_cisis_dir
 from harness.cda.report import CdaReport
+from harness.cda.schematron.compile import PRELOADED_PARAM
 from harness.cda.schematron.include import SchematronError
 from harness.cda.schematron.svrl import parse_svrl
 from harness.cda.volets import PROFILES, detect, find_clinical_document
 from harness.cda.xmlsafe import MAX_BYTES, UnsafeDocument, parse, read_bytes
 from harness.cda.xsd import XsdValidator
+
+_LITERAL = re.compile(r"'([^'<>\s]+?(?:\.xml|\.rdf|/))'")
+PRELOAD_LIMIT = 64 * 1024 * 1024  # bytes of value sets / code systems kept parsed per Validator
+
+
+def preload_candidates(xslt: str, schematron: Path) -> list[Path]:
+    """Files a schematron reads with document()/doc(): its .xml/.rdf literals, and every file of a folder literal
+    (terminologie.sch builds ``concat('../terminologie/', $codeSystem, '.rdf')``)."""
+    found: list[Path] = []
+    for literal in dict.fromkeys(_LITERAL.findall(xslt)):
+        target = (schematron.parent / literal).resolve()
+        if literal.endswith("/"):
+            if target.is_dir():
+                found.extend(sorted(p for p in target.iterdir() if p.suffix in (".xml", ".rdf")))
+        elif target.is_file():
+            found.append(target)
+    return found
 
 
 class Validator:
@@ -31,6 +50,8 @@ class Validator:
         self._xslt = self._processor.new_xslt30_processor()
         self._executables: dict[str, object] = {}
         self._xsd: XsdValidator | None = None
+        self._preloaded: dict[str, object] = {}  # file URI -> parsed document, shared by all schematrons
+        self._preloaded_bytes = 0
         self.saxon_compiles = 0
 
     @property
@@ -45,11 +66,31 @@ class Validator:
             path = self.cisis.schematrons / schematron
             _key, xslt = self.cache.get(path)
             try:
-                self._executables[schematron] = self._xslt.compile_stylesheet(stylesheet_text=xslt)
+                executable = self._xslt.compile_stylesheet(stylesheet_text=xslt)
             except PySaxonApiError as error:
                 raise SchematronError(f"{schematron}: generated XSLT does not compile: {error}") from error
             self.saxon_compiles += 1
+            documents = self._preload(preload_candidates(xslt, path))
+            if documents:
+                executable.set_parameter(PRELOADED_PARAM, self._processor.make_map2(documents))
+            self._executables[schematron] = executable
         return self._executables[schematron]
+
+    def _preload(self, files: list[Path]) -> dict[str, object]:
+        documents = {}
+        for file in files:
+            uri = file.as_uri().replace("file:///", "file:/", 1)  # the form Saxon's resolve-uri() gives
+            if uri not in self._preloaded:
+                size = file.stat().st_size
+                if self._preloaded_bytes + size > PRELOAD_LIMIT:
+                    continue  # left to document() at run time
+                try:
+                    self._preloaded[uri] = self._processor.parse_xml(xml_file_name=str(file))
+                except PySaxonApiError:
+                    continue  # an unreadable value set fails the same way through document()
+                self._preloaded_bytes += size
+            documents[uri] = self._preloaded[uri]
+        return documents
 
     def warm_up(self, schematrons: list[str] | None = None) -> None:
         for schematron in schematrons or [*PROFILES]:

@@ -22,7 +22,7 @@ from lxml import etree
 from harness.cda.schematron.abstract import expand_abstract_patterns, expand_abstract_rules
 from harness.cda.schematron.include import SCH, SCH_NS, SchematronError, expand_includes
 
-COMPILER_VERSION = "4"  # part of every cache key: bump when the generated XSLT changes
+COMPILER_VERSION = "6"  # part of every cache key: bump when the generated XSLT changes
 
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 XSL = f"{{{XSL_NS}}}"
@@ -31,7 +31,50 @@ SVRL = f"{{{SVRL_NS}}}"
 SCHX_NS = "urn:dcc-recette:schematron"  # our helper functions
 XS_NS = "http://www.w3.org/2001/XMLSchema"
 CDA_NS = "urn:hl7-org:v3"
-_RESERVED = {"xsl": XSL_NS, "svrl": SVRL_NS, "schx": SCHX_NS, "xml": "http://www.w3.org/XML/1998/namespace"}
+MAP_NS = "http://www.w3.org/2005/xpath-functions/map"
+_RESERVED = {"xsl": XSL_NS, "svrl": SVRL_NS, "schx": SCHX_NS, "map": MAP_NS,
+             "xml": "http://www.w3.org/XML/1998/namespace"}
+PRELOADED_PARAM = "schx_preloaded"
+
+# document()/doc()/doc-available() go through schx: functions that first look in a map of documents the
+# Validator parsed once (value sets, code systems): Saxon HE otherwise re-reads them in every transformation.
+_DOC_CALL = re.compile(r"(?<![\w:.\-])(document|doc|doc-available)(\s*\()")
+_DOC_FUNCTIONS = """
+<xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:schx="urn:dcc-recette:schematron"
+    xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:map="http://www.w3.org/2005/xpath-functions/map">
+  <xsl:param name="schx_preloaded" as="map(xs:string, document-node())" select="map{}"/>
+  <xsl:function name="schx:uri" as="xs:string">
+    <xsl:param name="uri" as="xs:string"/>
+    <xsl:sequence select="replace(string(resolve-uri($uri, static-base-uri())), '^file:///', 'file:/')"/>
+  </xsl:function>
+  <xsl:function name="schx:doc" as="document-node()?">
+    <xsl:param name="uri" as="xs:string?"/>
+    <xsl:sequence select="if (empty($uri)) then () else
+        (let $a := schx:uri($uri) return if (map:contains($schx_preloaded, $a)) then $schx_preloaded($a) else doc($a))"/>
+  </xsl:function>
+  <xsl:function name="schx:doc-available" as="xs:boolean">
+    <xsl:param name="uri" as="xs:string?"/>
+    <xsl:sequence select="if (empty($uri)) then false() else
+        (let $a := schx:uri($uri) return map:contains($schx_preloaded, $a) or doc-available($a))"/>
+  </xsl:function>
+  <xsl:function name="schx:document" as="node()*">
+    <xsl:param name="uris" as="item()*"/>
+    <xsl:sequence select="for $u in $uris return
+        if ($u instance of node()) then document($u) else schx:doc(string($u))"/>
+  </xsl:function>
+</xsl:stylesheet>
+"""
+_DOC_ATTRIBUTES = ("test", "select", "value")
+
+
+def _route_document_calls(schema: etree._Element) -> None:
+    for element in schema.iter():
+        if not isinstance(element.tag, str) or not element.tag.startswith(SCH):
+            continue
+        for attribute in _DOC_ATTRIBUTES:
+            value = element.get(attribute)
+            if value and "doc" in value:
+                element.set(attribute, _DOC_CALL.sub(r"schx:\1\2", value))
 
 _PATH_FUNCTION = """
 <xsl:function xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:schx="urn:dcc-recette:schematron"
@@ -188,7 +231,8 @@ def _check(parent: etree._Element, check: etree._Element, pattern_id: str, rule:
 def build_xslt(schema: etree._Element, source: Path, phase: str | None = None) -> tuple[str, str, int, int]:
     chosen, patterns, phase_lets = _active_patterns(schema, phase)
     namespaces = _namespaces(schema)
-    nsmap = {**namespaces, "xsl": XSL_NS, "svrl": SVRL_NS, "schx": SCHX_NS}
+    _route_document_calls(schema)
+    nsmap = {**namespaces, "xsl": XSL_NS, "svrl": SVRL_NS, "schx": SCHX_NS, "map": MAP_NS}
     root = etree.Element(f"{XSL}stylesheet", nsmap=nsmap)
     root.set("version", "3.0")
     root.set("exclude-result-prefixes", " ".join(p for p in nsmap if p != "svrl"))
@@ -198,6 +242,7 @@ def build_xslt(schema: etree._Element, source: Path, phase: str | None = None) -
         if isinstance(child.tag, str) and child.tag.startswith(XSL):
             root.append(_copy(child))
     root.append(etree.fromstring(_PATH_FUNCTION))
+    root.extend(etree.fromstring(_DOC_FUNCTIONS))
     etree.SubElement(root, f"{XSL}key", name="schx-tid", match="*[*:templateId[namespace-uri() = 'urn:hl7-org:v3']]",
                      use="*:templateId[namespace-uri() = 'urn:hl7-org:v3']/@root")
     seen: set[str] = set()

@@ -160,3 +160,25 @@ def test_keyed_patterns_find_the_same_failures_as_full_walks(
     assert "key('schx-tid'" not in compile_schematron(sch).xslt
     assert len(keyed) > 3
     assert sorted(keyed) == sorted(walked)
+
+
+def test_document_calls_use_the_preloaded_map(saxon: PySaxonProcessor, tmp_path: Path) -> None:
+    """Value sets parsed once by the Validator are what document() returns: same URI form as resolve-uri()."""
+    from harness.cda.schematron.compile import PRELOADED_PARAM
+    from harness.cda.validate import preload_candidates
+
+    jdv = _write(tmp_path / "jdv" / "codes.xml", '<list><c code="A"/><c code="B"/></list>')
+    sch = _write(tmp_path / "sch" / "vs.sch", HEAD.format(extra="") + """
+      <pattern id="vs">
+        <let name="jdv" value="'../jdv/codes.xml'"/>
+        <rule context="c:item"><assert id="vs" test="@code = document($jdv)//c/@code">out <value-of select="@code"/></assert></rule>
+      </pattern>
+    </schema>""")
+    compiled = compile_schematron(sch)
+    assert preload_candidates(compiled.xslt, sch) == [jdv.resolve()]
+    executable = saxon.new_xslt30_processor().compile_stylesheet(stylesheet_text=compiled.xslt)
+    in_memory = saxon.parse_xml(xml_text='<list><c code="Z"/></list>')  # differs from the file on disk
+    uri = jdv.resolve().as_uri().replace("file:///", "file:/", 1)
+    executable.set_parameter(PRELOADED_PARAM, saxon.make_map2({uri: in_memory}))
+    out = executable.transform_to_string(xdm_node=saxon.parse_xml(xml_text=DOC))
+    assert sorted(f.text for f in parse_svrl(out, "vs")) == ["out A", "out B", "out B"]
