@@ -98,3 +98,11 @@ def test_self_presenting_document_is_a_cda(validator: Validator, examples: Path)
     template[0].find("cda:code", NS).set("code", "00000-0")
     broken = validator.validate(etree.tostring(stylesheet), name="self-presenting-broken.xml")
     assert not broken.valid
+
+
+def test_unknown_volet_runs_the_profiles_and_says_so(validator: Validator, examples: Path) -> None:
+    report = validator.validate(examples / "01_Modèles_contenus_CDA.xml")
+    assert report.volet is None
+    assert any("unknown volet" in note for note in report.notes)
+    assert len(report.schematrons) == 5
+    assert report.to_json()["volet"] is None
