@@ -80,10 +80,13 @@ class SchematronCache:
         self.generated += 1
         files = {str(path): _sha256(path) for path in compiled.files}
         key = _key(files, phase)
-        _atomic_write(self.xslt_path(key), compiled.xslt)
-        _atomic_write(
-            self._index_path(schematron, phase),
-            json.dumps({"schematron": str(schematron.resolve()), "phase": phase, "key": key,
-                        "compiler": COMPILER_VERSION, "files": files}, sort_keys=True, indent=1),
-        )
+        try:
+            _atomic_write(self.xslt_path(key), compiled.xslt)
+            _atomic_write(
+                self._index_path(schematron, phase),
+                json.dumps({"schematron": str(schematron.resolve()), "phase": phase, "key": key,
+                            "compiler": COMPILER_VERSION, "files": files}, sort_keys=True, indent=1),
+            )
+        except OSError:
+            pass  # a read-only cache only costs the regeneration next time; validation goes on
         return key, compiled.xslt
