@@ -155,7 +155,8 @@ median of {repeats} runs:
 
 One-time cost for the 5 profiles + FRCP 2025.01 + PPS 2025.01: {cold_seconds:.1f} s with an empty cache (XSLT
 generation + Saxon compile), {warm_seconds:.1f} s with the on-disk cache (Saxon compile only; most of it is the
-structuration minimale profile, 13,000 asserts). Paid once per process.
+structuration minimale profile, 13,000 asserts). Paid once per process. The Saxon compile dominates both
+(HE cannot save it); generating the XSLT is a fraction of a second, so the two differ mostly by noise here.
 
 {count} FRCP/PPS documents (alternating, each distinct), XML Schema + volet schematron, after each worker warmed up:
 
