@@ -46,7 +46,8 @@ class CdaReport:
         if self.error:
             lines.append(f"  error: {self.error}")
             return "\n".join(lines)
-        template = f"{self.template[0]} ext {self.template[1]}" if self.template[0] else "none"
+        root, extension = self.template
+        template = (f"{root} ext {extension}" if extension else root) if root else "none"
         lines.append(f"  volet: {self.volet or 'unknown'} (templateId {template})")
         lines.extend(f"  note: {note}" for note in self.notes)
         lines.append(f"  XML Schema: {'ok' if not self.xsd_errors else f'{len(self.xsd_errors)} error(s)'}")
