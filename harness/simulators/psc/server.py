@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -148,8 +149,9 @@ def _s256(verifier: str) -> str:
 def build_app(sim: PscSimulator) -> FastAPI:
     app = FastAPI(title="Pro Santé Connect simulator", docs_url=None, redoc_url=None, openapi_url=None)
 
-    def emit(kind: str, data: dict[str, Any]) -> None:
-        sim.evidence.emit("psc", f"psc.{kind}", data)
+    def emit(kind: str, data: dict[str, Any], evidence: bytes | None = None) -> None:
+        artifacts = (sim.evidence.store("psc", f"{kind}.json", evidence),) if evidence is not None else ()
+        sim.evidence.emit("psc", f"psc.{kind}", data, artifacts)
 
     async def fault_response(operation: str) -> Response | None:
         fault = sim.faults.take(operation) if sim.faults is not None else None
@@ -302,15 +304,18 @@ def build_app(sim: PscSimulator) -> FastAPI:
                     "SubjectNameID": subject.get("SubjectNameID"),
                 }
             )
-            emit("token", {**data, "result": "success", "token_kind": "psc_trust_space"})
-            return JSONResponse(
-                {
-                    "access_token": exchanged,
-                    "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
-                    "token_type": "Bearer",
-                    "expires_in": int(sim.token_ttl_s),
-                }
+            answer = {
+                "access_token": exchanged,
+                "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                "token_type": "Bearer",
+                "expires_in": int(sim.token_ttl_s),
+            }
+            emit(
+                "token",
+                {**data, "result": "success", "token_kind": "psc_trust_space"},
+                json.dumps(answer).encode(),
             )
+            return JSONResponse(answer)
         if grant_type != "authorization_code":
             emit("token", {**data, "result": "failure", "error": "unsupported_grant_type"})
             return _oauth_error("unsupported_grant_type", f"grant_type {grant_type!r}")
@@ -359,16 +364,15 @@ def build_app(sim: PscSimulator) -> FastAPI:
             },
             rogue="signature" in sim.misbehave,
         )
-        emit("token", {**data, "result": "success", "rpps": practitioner.rpps})
-        return JSONResponse(
-            {
-                "access_token": access,
-                "id_token": id_token,
-                "token_type": "Bearer",
-                "expires_in": int(sim.token_ttl_s),
-                "scope": "openid scope_all",
-            }
-        )
+        answer = {
+            "access_token": access,
+            "id_token": id_token,
+            "token_type": "Bearer",
+            "expires_in": int(sim.token_ttl_s),
+            "scope": "openid scope_all",
+        }
+        emit("token", {**data, "result": "success", "rpps": practitioner.rpps}, json.dumps(answer).encode())
+        return JSONResponse(answer)
 
     @app.get(OIDC + "/userinfo")
     async def userinfo(request: Request) -> Response:
@@ -387,7 +391,7 @@ def build_app(sim: PscSimulator) -> FastAPI:
             return _oauth_error("invalid_token", "a Bearer access token is required", 401)
         practitioner = sim.practitioner(str(claims.get("SubjectNameID", "")))
         info = practitioner.userinfo() if practitioner else {"sub": claims["sub"]}
-        emit("userinfo", {"client_id": claims.get("azp"), "result": "success"})
+        emit("userinfo", {"client_id": claims.get("azp"), "result": "success"}, json.dumps(info).encode())
         if "application/jwt" in request.headers.get("accept", ""):
             now = int(time.time())
             return Response(

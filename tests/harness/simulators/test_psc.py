@@ -106,6 +106,8 @@ def test_full_flow_signed_id_token_and_userinfo(sim):
     )
     kinds = [(e.type, e.data.get("result")) for e in sim.evidence.events]
     assert kinds[:3] == [("psc.authorize", "success"), ("psc.token", "success"), ("psc.userinfo", "success")]
+    token_event = sim.evidence.events[1]
+    assert tokens["id_token"].encode() in sim.evidence.read(token_event.artifacts[0])
     authorize_event = sim.evidence.events[0].data
     assert authorize_event["acr_values"] == "eidas1" and authorize_event["code_challenge_method"] == "S256"
 
