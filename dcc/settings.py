@@ -1,0 +1,18 @@
+"""Where the reference DCC keeps its data: ``DCC_DATABASE_URL`` when set (PostgreSQL in production and CI), else a
+SQLite file under the user's data directory, so that it runs with no set-up."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+
+def database_url() -> str:
+    url = os.environ.get("DCC_DATABASE_URL", "").strip()
+    if url:
+        return url
+    directory = Path(user_data_dir("dcc-recette"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / 'dcc.sqlite3'}"
