@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dcc.db.base import Base
@@ -60,3 +60,50 @@ class AuditEntry(Base):
     after: Mapped[dict | None] = mapped_column(JSON)
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Document(Base):
+    """An FRCP or a PPS, one version of it (set_id + version), with its status (2.1.1.1)."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("set_id", "version", name="uq_document_set_id_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(4))  # FRCP, PPS
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    set_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))  # en_cours, complete, valide, cloture
+    frcp_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))  # the FRCP of a PPS
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))  # the previous version
+    read_only_reason: Mapped[str | None] = mapped_column(String(40))  # e.g. sent_to_peer
+    content: Mapped[dict] = mapped_column(JSON)
+    rgpd_text_1: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class FieldEntry(Base):
+    """Who typed what, when, in a document (2.1.2.1: the operator of every manual entry is traced)."""
+
+    __tablename__ = "field_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    field: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    added_by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

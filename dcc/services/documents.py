@@ -1,0 +1,216 @@
+"""FRCP and PPS lifecycle (cahier des charges 2.1.1, 2.1.2.2, 2.1.2.3, 2.1.4): statuses, versions, the one FRCP of
+a PPS, traced manual entries, attachments. Every refusal raises ``DocumentRuleError`` before anything is written."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc import audit, rgpd
+from dcc.db.models import Attachment, Document, FieldEntry, Patient
+
+EN_COURS, COMPLETE, VALIDE, CLOTURE = "en_cours", "complete", "valide", "cloture"
+TRANSITIONS = {
+    "FRCP": {(EN_COURS, COMPLETE), (COMPLETE, VALIDE)},
+    "PPS": {(EN_COURS, COMPLETE), (COMPLETE, VALIDE), (VALIDE, CLOTURE)},
+}
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
+
+
+class DocumentRuleError(ValueError):
+    """A change the lifecycle does not allow; ``reason`` is a stable code (for events and API errors)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _snapshot(document: Document) -> dict[str, Any]:
+    return {
+        "kind": document.kind,
+        "set_id": document.set_id,
+        "version": document.version,
+        "status": document.status,
+    }
+
+
+def create_frcp(
+    session: Session,
+    patient: Patient,
+    author: str,
+    content: dict[str, Any] | None = None,
+    establishment_text_1: str | None = None,
+) -> Document:
+    """A new FRCP for a new RCP presentation (2.1.2.1): version 1 of a new set, « en cours »."""
+    document = Document(
+        kind="FRCP",
+        patient_id=patient.id,
+        set_id=f"urn:uuid:{uuid.uuid4()}",
+        version=1,
+        status=EN_COURS,
+        content=dict(content or {}),
+        rgpd_text_1=rgpd.texts(establishment_text_1)[0],
+        created_at=_now(),
+        created_by=author,
+    )
+    session.add(document)
+    session.flush()
+    audit.record(session, author, "document.created", "document", str(document.id), None, _snapshot(document))
+    return document
+
+
+def create_pps(
+    session: Session, frcp: Document, author: str, content: dict[str, Any] | None = None
+) -> Document:
+    """A PPS is created from its validated FRCP (2.1.2.2), which stays its one FRCP for all its versions."""
+    if frcp.kind != "FRCP":
+        raise DocumentRuleError("not_an_frcp", f"document {frcp.id} is a {frcp.kind}, not an FRCP")
+    if frcp.status != VALIDE:
+        raise DocumentRuleError(
+            "frcp_non_validee", f"FRCP {frcp.id} is « {frcp.status} »: a PPS needs a validated FRCP"
+        )
+    document = Document(
+        kind="PPS",
+        patient_id=frcp.patient_id,
+        set_id=f"urn:uuid:{uuid.uuid4()}",
+        version=1,
+        status=EN_COURS,
+        frcp_id=frcp.id,
+        content=dict(content or {}),
+        rgpd_text_1=frcp.rgpd_text_1,
+        created_at=_now(),
+        created_by=author,
+    )
+    session.add(document)
+    session.flush()
+    audit.record(session, author, "document.created", "document", str(document.id), None, _snapshot(document))
+    return document
+
+
+def set_status(session: Session, document: Document, new: str, author: str) -> Document:
+    if (document.status, new) not in TRANSITIONS[document.kind]:
+        allowed = sorted(n for c, n in TRANSITIONS[document.kind] if c == document.status) or ["none"]
+        raise DocumentRuleError(
+            "transition_refused",
+            f"{document.kind} {document.id}: « {document.status} » → "
+            f"« {new} » is not allowed (from « {document.status} »: {', '.join(allowed)})",
+        )
+    before = _snapshot(document)
+    document.status = new
+    audit.record(
+        session, author, "document.status_changed", "document", str(document.id), before, _snapshot(document)
+    )
+    session.flush()
+    return document
+
+
+def enter(session: Session, document: Document, field: str, value: str, author: str) -> FieldEntry:
+    """A manual entry, traced with its operator; refused on a validated, closed or read-only document."""
+    if document.status in (VALIDE, CLOTURE):
+        raise DocumentRuleError(
+            "validated", f"{document.kind} {document.id} is « {document.status} »: changes need a new version"
+        )
+    if document.read_only_reason:
+        raise DocumentRuleError(
+            document.read_only_reason,
+            f"{document.kind} {document.id} is read-only ({document.read_only_reason})",
+        )
+    if not author:
+        raise DocumentRuleError("no_author", "a manual entry needs its operator")
+    before = {field: document.content.get(field)}
+    document.content = {**document.content, field: value}
+    entry = FieldEntry(document_id=document.id, field=field, value=value, author=author, at=_now())
+    session.add(entry)
+    audit.record(
+        session, author, "document.field_entered", "document", str(document.id), before, {field: value}
+    )
+    session.flush()
+    return entry
+
+
+def new_version(session: Session, document: Document, author: str) -> Document:
+    """The only way to change a validated document (2.1.2.3, 2.5.3): same set, version + 1, « en cours », tied to
+    the version it replaces (and, for a PPS, to the same FRCP)."""
+    if document.status not in (VALIDE, CLOTURE):
+        raise DocumentRuleError(
+            "not_validated", f"{document.kind} {document.id} is « {document.status} »: edit it"
+        )
+    latest = session.scalar(
+        select(Document.version)
+        .where(Document.set_id == document.set_id)
+        .order_by(Document.version.desc())
+        .limit(1)
+    )
+    if latest != document.version:
+        raise DocumentRuleError("not_latest", f"version {document.version} is not the latest ({latest})")
+    successor = Document(
+        kind=document.kind,
+        patient_id=document.patient_id,
+        set_id=document.set_id,
+        version=document.version + 1,
+        status=EN_COURS,
+        frcp_id=document.frcp_id,
+        replaces_id=document.id,
+        content=dict(document.content),
+        rgpd_text_1=document.rgpd_text_1,
+        created_at=_now(),
+        created_by=author,
+    )
+    session.add(successor)
+    session.flush()
+    audit.record(
+        session, author, "document.created", "document", str(successor.id), None, _snapshot(successor)
+    )
+    return successor
+
+
+def add_attachment(
+    session: Session,
+    document: Document,
+    title: str,
+    mime_type: str,
+    content: bytes,
+    author: str,
+    max_bytes: int = MAX_ATTACHMENT_BYTES,
+) -> Attachment:
+    """Effets secondaires or other documents joined to an FRCP or PPS (2.1.5.1), within type and size limits."""
+    if mime_type not in ATTACHMENT_TYPES:
+        raise DocumentRuleError(
+            "type_refused",
+            f"{title!r}: type {mime_type} is not accepted ({', '.join(sorted(ATTACHMENT_TYPES))})",
+        )
+    if len(content) > max_bytes:
+        raise DocumentRuleError("too_large", f"{title!r}: {len(content)} bytes, more than {max_bytes}")
+    if document.status in (VALIDE, CLOTURE):
+        raise DocumentRuleError("validated", f"{document.kind} {document.id} is « {document.status} »")
+    attachment = Attachment(
+        document_id=document.id,
+        title=title,
+        mime_type=mime_type,
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        added_by=author,
+        at=_now(),
+    )
+    session.add(attachment)
+    session.flush()
+    audit.record(
+        session,
+        author,
+        "attachment.added",
+        "document",
+        str(document.id),
+        None,
+        {"title": title, "sha256": attachment.sha256, "size": len(content)},
+    )
+    return attachment
