@@ -107,3 +107,26 @@ class Attachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     added_by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CguAcceptance(Base):
+    """A professional's acceptance of a CGU version, which carries the clause de confiance (2.3.1)."""
+
+    __tablename__ = "cgu_acceptance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    cgu_version: Mapped[str] = mapped_column(String(20))
+    user_kind: Mapped[str] = mapped_column(String(14))  # liberal, etablissement
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Convention(Base):
+    """The convention between an establishment (FINESS) and the DSRC that carries its clause de confiance."""
+
+    __tablename__ = "convention"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    finess: Mapped[str] = mapped_column(String(9))
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

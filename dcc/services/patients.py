@@ -84,6 +84,10 @@ def create_patient(
     return patient
 
 
+class NoTrustClause(ValueError):
+    """Validation and qualification need the clause de confiance (2.3.2.3); care goes on without it."""
+
+
 def change_status(
     session: Session,
     patient: Patient,
@@ -92,9 +96,15 @@ def change_status(
     reason: str,
     justificatif: str | None = None,
     downgrade: bool = False,
+    trust_clause: bool = True,
 ) -> Patient:
-    """One RNIV status change, historised and audited; a downgrade invalidates the matricule and its OID."""
+    """One RNIV status change, historised and audited; a downgrade invalidates the matricule and its OID. Pass
+    ``trust_clause`` from ``dcc.services.cgu.trust_clause`` for the acting professional."""
     current = IdentityStatus(patient.identity_status)
+    if not downgrade and new in (IdentityStatus.VALIDEE, IdentityStatus.QUALIFIEE) and not trust_clause:
+        raise NoTrustClause(
+            f"{new}: no clause de confiance detected for {author} (CGU or convention missing)"
+        )
     check_transition(current, new, downgrade)
     if justificatif is not None:
         check_justificatif(justificatif, patient.mode)

@@ -9,7 +9,7 @@ from dcc import audit
 from dcc.db.models import AuditEntry, IdentityStatusChange, Patient
 from dcc.identity.ins import InsError
 from dcc.identity.status import IdentityRuleError, IdentityStatus
-from dcc.services.patients import Traits, change_status, create_patient
+from dcc.services.patients import NoTrustClause, Traits, change_status, create_patient
 
 pytestmark = pytest.mark.persistence
 TRAITS = Traits("Martin", ("Jeanne", "Marie"), "F", "1979-03-12", "75056")
@@ -68,6 +68,10 @@ def test_refused_changes_write_nothing(session):
     with pytest.raises(InsError, match="key"):
         create_patient(
             session, TRAITS, author="u1", ins_matricule="279035121518988", ins_oid="1.2.250.1.213.1.4.10"
+        )
+    with pytest.raises(NoTrustClause):
+        change_status(
+            session, patient, IdentityStatus.VALIDEE, "u1", "x", justificatif="passeport", trust_clause=False
         )
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         create_patient(session, Traits("X", ("Y",), "F", "12/03/1979"), author="u1")
