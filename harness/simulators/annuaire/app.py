@@ -5,7 +5,6 @@ Every refusal is a FHIR OperationOutcome with a 4xx/5xx status, as the real gate
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -13,31 +12,15 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from harness.simulators import http_faults
 from harness.simulators.annuaire import fhir
 from harness.simulators.annuaire.extraction import extraction_zip
-from harness.simulators.faults import FaultMode
 
 if TYPE_CHECKING:
     from harness.simulators.annuaire.server import AnnuaireSimulator
 
 FHIR_JSON = "application/fhir+json"
 BASE_PATH = "/fhir/v2"
-MAX_FAULT_DELAY_S = 30.0
-
-
-class DroppedResponse(Response):
-    """The ``drop`` fault: headers and the start of a body go out, then the server aborts the connection
-    (uvicorn closes the transport when the app fails after the response started), so the client sees the
-    connection die mid-answer."""
-
-    def __init__(self) -> None:
-        super().__init__(b"")
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", FHIR_JSON.encode()), (b"content-length", b"4096")]})
-        await send({"type": "http.response.body", "body": b'{"resourceType": "Bundle"', "more_body": True})
-        raise ConnectionAbortedError("connection dropped (injected fault)")
 
 
 def _outcome(status: int, message: str, code: str) -> JSONResponse:
@@ -48,24 +31,15 @@ def build_app(sim: AnnuaireSimulator) -> FastAPI:
     app = FastAPI(title="Annuaire Santé simulator", docs_url=None, redoc_url=None, openapi_url=None)
 
     async def fault_response(operation: str) -> Response | None:
-        fault = sim.faults.take(operation) if sim.faults is not None else None
-        if fault is None:
-            return None
-        mode = FaultMode(fault.mode)
-        sim.evidence.emit("annuaire", "annuaire.fault_injected", {"operation": operation, "mode": str(mode)})
-        if mode is FaultMode.REFUSE:
-            return _outcome(403, "access refused (injected fault)", "forbidden")
-        if mode is FaultMode.ERROR_5XX:
-            return _outcome(503, "service unavailable (injected fault)", "transient")
-        if mode in (FaultMode.TIMEOUT, FaultMode.SLOW):
-            default = 10.0 if mode is FaultMode.TIMEOUT else 1.0
-            await asyncio.sleep(min(fault.delay_s or default, MAX_FAULT_DELAY_S))
-            return None
-        if mode is FaultMode.MALFORMED:
-            return Response(b'{"resourceType": "Bundle", "entry": [', media_type=FHIR_JSON)
-        if mode is FaultMode.DROP:
-            return DroppedResponse()
-        return None
+        return await http_faults.injected(
+            sim,
+            "annuaire",
+            operation,
+            refuse=lambda: _outcome(403, "access refused (injected fault)", "forbidden"),
+            unavailable=lambda: _outcome(503, "service unavailable (injected fault)", "transient"),
+            malformed=b'{"resourceType": "Bundle", "entry": [',
+            media_type=FHIR_JSON,
+        )
 
     def authorised(request: Request) -> Response | None:
         key = request.headers.get("ESANTE-API-KEY", "")
@@ -81,23 +55,47 @@ def build_app(sim: AnnuaireSimulator) -> FastAPI:
         try:
             bundle = fhir.search(sim.directory, kind, params, base)
         except fhir.SearchError as error:
-            sim.evidence.emit("annuaire", "annuaire.search",
-                              {"resource": kind, "params": _params(params), "count": None, "error": str(error)})
+            sim.evidence.emit(
+                "annuaire",
+                "annuaire.search",
+                {"resource": kind, "params": _params(params), "count": None, "error": str(error)},
+            )
             return _outcome(error.status, str(error), error.code)
-        sim.evidence.emit("annuaire", "annuaire.search",
-                          {"resource": kind, "params": _params(params), "count": bundle["total"], "error": None})
+        sim.evidence.emit(
+            "annuaire",
+            "annuaire.search",
+            {"resource": kind, "params": _params(params), "count": bundle["total"], "error": None},
+        )
         return JSONResponse(bundle, media_type=FHIR_JSON)
 
     @app.get(BASE_PATH + "/metadata")
     async def metadata() -> Response:
-        return JSONResponse({
-            "resourceType": "CapabilityStatement", "status": "active", "kind": "instance", "fhirVersion": "4.0.1",
-            "format": ["json"],
-            "rest": [{"mode": "server", "resource": [
-                {"type": kind, "interaction": [{"code": "read"}, {"code": "search-type"}],
-                 "searchParam": [{"name": n, "type": "token" if n in ("identifier", "_id") else "string"}
-                                 for n in sorted(fhir.PARAMS)]} for kind in fhir.RESOURCES]}],
-        }, media_type=FHIR_JSON)
+        return JSONResponse(
+            {
+                "resourceType": "CapabilityStatement",
+                "status": "active",
+                "kind": "instance",
+                "fhirVersion": "4.0.1",
+                "format": ["json"],
+                "rest": [
+                    {
+                        "mode": "server",
+                        "resource": [
+                            {
+                                "type": kind,
+                                "interaction": [{"code": "read"}, {"code": "search-type"}],
+                                "searchParam": [
+                                    {"name": n, "type": "token" if n in ("identifier", "_id") else "string"}
+                                    for n in sorted(fhir.PARAMS)
+                                ],
+                            }
+                            for kind in fhir.RESOURCES
+                        ],
+                    }
+                ],
+            },
+            media_type=FHIR_JSON,
+        )
 
     @app.get(BASE_PATH + "/{kind}")
     async def search_get(kind: str, request: Request) -> Response:
@@ -109,8 +107,9 @@ def build_app(sim: AnnuaireSimulator) -> FastAPI:
             return _outcome(415, "POST _search needs application/x-www-form-urlencoded", "not-supported")
         body = await request.body()
         try:
-            params = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
-                               max_num_fields=100)
+            params = parse_qsl(
+                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), max_num_fields=100
+            )
         except (UnicodeDecodeError, ValueError) as error:
             return _outcome(400, f"_search body: not a form ({error})", "invalid")
         return await run_search(request, kind, list(request.query_params.multi_items()) + params)
@@ -132,8 +131,12 @@ def build_app(sim: AnnuaireSimulator) -> FastAPI:
         when = sim.extraction_time or datetime.now(UTC)
         content = extraction_zip(sim.directory, when)
         path = sim.evidence.store("annuaire", "PS_LibreAcces.zip", content)
-        sim.evidence.emit("annuaire", "annuaire.extraction", {"files": 2, "stamp": when.strftime("%Y%m%d%H%M")},
-                          artifacts=(path,))
+        sim.evidence.emit(
+            "annuaire",
+            "annuaire.extraction",
+            {"files": 2, "stamp": when.strftime("%Y%m%d%H%M")},
+            artifacts=(path,),
+        )
         return Response(content, media_type="application/zip")
 
     return app

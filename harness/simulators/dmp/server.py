@@ -12,7 +12,6 @@ this simulator's own [U].
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -21,33 +20,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from lxml import etree
 
+from harness.simulators import http_faults
 from harness.simulators.base import HttpSimulator
 from harness.simulators.dmp import mtom, xds
 from harness.simulators.dmp.examples import example_provide_and_register  # noqa: F401 - the load benchmark uses it
-from harness.simulators.faults import FaultMode
 
 PATH = "/dmp"
 SOAP_TYPE = "application/soap+xml; charset=utf-8"
-MAX_FAULT_DELAY_S = 30.0
 DEFAULT_PATIENTS = (
     {"ins": "279035121518989"},
     {"ins": "109076322083489"},
     {"ins": "209076322083439", "opposition": True},
     {"ins": "185027505612345", "consent": False},
 )
-
-
-class _Dropped(Response):
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", SOAP_TYPE.encode()), (b"content-length", b"4096")],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"<soap:Envelope", "more_body": True})
-        raise ConnectionAbortedError("connection dropped (injected fault)")
 
 
 class DmpSimulator(HttpSimulator):
@@ -234,24 +219,18 @@ def build_app(sim: DmpSimulator) -> FastAPI:
     app = FastAPI(title="DMP simulator", docs_url=None, redoc_url=None, openapi_url=None)
 
     async def fault_response(operation: str) -> Response | None:
-        fault = sim.faults.take(operation) if sim.faults is not None else None
-        if fault is None:
-            return None
-        mode = FaultMode(fault.mode)
-        sim.evidence.emit("dmp", "dmp.fault_injected", {"operation": operation, "mode": str(mode)})
-        if mode is FaultMode.REFUSE:
+        def refuse() -> Response:
             body = xds.envelope(xds.registry_response([("XDSRegistryBusy", "refused (injected fault)")]))
             return Response(body, media_type=SOAP_TYPE)
-        if mode is FaultMode.ERROR_5XX:
-            return Response(b"Service Unavailable", status_code=503, media_type="text/plain")
-        if mode in (FaultMode.TIMEOUT, FaultMode.SLOW):
-            await asyncio.sleep(
-                min(fault.delay_s or (10.0 if mode is FaultMode.TIMEOUT else 1.0), MAX_FAULT_DELAY_S)
-            )
-            return None
-        if mode is FaultMode.MALFORMED:
-            return Response(b"<soap:Envelope><soap:Body><rs:RegistryResponse", media_type=SOAP_TYPE)
-        return _Dropped(b"")
+
+        return await http_faults.injected(
+            sim,
+            "dmp",
+            operation,
+            refuse=refuse,
+            malformed=b"<soap:Envelope><soap:Body><rs:RegistryResponse",
+            media_type=SOAP_TYPE,
+        )
 
     def fault(status: int, code: str, reason: str) -> Response:
         return Response(xds.soap_fault(code, reason), status_code=status, media_type=SOAP_TYPE)

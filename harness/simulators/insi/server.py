@@ -8,34 +8,19 @@ trait search compared with its stored identity, which this simulator serves as s
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from harness.simulators import http_faults
 from harness.simulators.base import HttpSimulator
-from harness.simulators.faults import FaultMode
 from harness.simulators.insi import soap
 from harness.simulators.insi.identities import by_carte_vitale, by_traits, load_identities
 
 SOAP_CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 PATH = "/insi"
-MAX_FAULT_DELAY_S = 30.0
-
-
-class _Dropped(Response):
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", SOAP_CONTENT_TYPE.encode()), (b"content-length", b"2048")],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"<env:Envelope", "more_body": True})
-        raise ConnectionAbortedError("connection dropped (injected fault)")
 
 
 class InsiSimulator(HttpSimulator):
@@ -115,25 +100,20 @@ def build_app(sim: InsiSimulator) -> FastAPI:
     app = FastAPI(title="INSi simulator", docs_url=None, redoc_url=None, openapi_url=None)
 
     async def fault_response() -> Response | None:
-        fault = sim.faults.take("insi") if sim.faults is not None else None
-        if fault is None:
-            return None
-        mode = FaultMode(fault.mode)
-        sim.evidence.emit("insi", "insi.fault_injected", {"mode": str(mode)})
-        if mode is FaultMode.REFUSE:
+        def refuse() -> Response:
             envelope = soap.fault_envelope(
                 soap.SoapFault("env:Receiver", "service refusé (injected fault)", "insi_90")
             )
             return Response(envelope, status_code=500, media_type=SOAP_CONTENT_TYPE)
-        if mode is FaultMode.ERROR_5XX:
-            return Response(b"Service Unavailable", status_code=503, media_type="text/plain")
-        if mode in (FaultMode.TIMEOUT, FaultMode.SLOW):
-            default = 10.0 if mode is FaultMode.TIMEOUT else 1.0
-            await asyncio.sleep(min(fault.delay_s or default, MAX_FAULT_DELAY_S))
-            return None
-        if mode is FaultMode.MALFORMED:
-            return Response(b"<env:Envelope><env:Body><RESULTAT>", media_type=SOAP_CONTENT_TYPE)
-        return _Dropped(b"")
+
+        return await http_faults.injected(
+            sim,
+            "insi",
+            "insi",
+            refuse=refuse,
+            malformed=b"<env:Envelope><env:Body><RESULTAT>",
+            media_type=SOAP_CONTENT_TYPE,
+        )
 
     @app.post(PATH)
     async def insi(request: Request) -> Response:

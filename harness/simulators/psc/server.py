@@ -14,7 +14,6 @@ key not in the JWKS), ``acr`` (acr ``eidas2`` in the id_token).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -30,29 +29,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from jwt.algorithms import RSAAlgorithm
 
+from harness.simulators import http_faults
 from harness.simulators.base import HttpSimulator
-from harness.simulators.faults import FaultMode
 from harness.simulators.psc.practitioners import DEFAULT_PRACTITIONERS, Practitioner
 
 REALM = "/auth/realms/esante-wallet"
 OIDC = REALM + "/protocol/openid-connect"
-MAX_FAULT_DELAY_S = 30.0
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-
-
-class _Dropped(Response):
-    """The ``drop`` fault: the answer starts, then the connection is aborted."""
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"1024")],
-            }
-        )
-        await send({"type": "http.response.body", "body": b'{"access', "more_body": True})
-        raise ConnectionAbortedError("connection dropped (injected fault)")
 
 
 @dataclass
@@ -154,23 +137,17 @@ def build_app(sim: PscSimulator) -> FastAPI:
         sim.evidence.emit("psc", f"psc.{kind}", data, artifacts)
 
     async def fault_response(operation: str) -> Response | None:
-        fault = sim.faults.take(operation) if sim.faults is not None else None
-        if fault is None:
-            return None
-        mode = FaultMode(fault.mode)
-        emit("fault_injected", {"operation": operation, "mode": str(mode)})
-        if mode is FaultMode.REFUSE:
-            return _oauth_error("access_denied", "refused (injected fault)", 403)
-        if mode is FaultMode.ERROR_5XX:
-            return _oauth_error("temporarily_unavailable", "service unavailable (injected fault)", 503)
-        if mode in (FaultMode.TIMEOUT, FaultMode.SLOW):
-            await asyncio.sleep(
-                min(fault.delay_s or (10.0 if mode is FaultMode.TIMEOUT else 1.0), MAX_FAULT_DELAY_S)
-            )
-            return None
-        if mode is FaultMode.MALFORMED:
-            return Response(b'{"access_token": ', media_type="application/json")
-        return _Dropped(b"")
+        return await http_faults.injected(
+            sim,
+            "psc",
+            operation,
+            refuse=lambda: _oauth_error("access_denied", "refused (injected fault)", 403),
+            unavailable=lambda: _oauth_error(
+                "temporarily_unavailable", "service unavailable (injected fault)", 503
+            ),
+            malformed=b'{"access_token": ',
+            media_type="application/json",
+        )
 
     def discovery() -> dict[str, Any]:
         return {
