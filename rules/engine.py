@@ -10,8 +10,9 @@ How the rule model maps onto the engine (docs/rules.md says more):
 - each ``ne_doit_pas`` → ``all(t: trigger, f: forbidden)``; each firing is a violation.
 
 Events are asserted as facts (not posted as events) so that one event can take part in every rule that needs
-it; every fact carries its unique event id. The scenario id is the durable_rules session (``sid``): sessions never
-join each other, and each is deleted once evaluated, so memory stays bounded by the largest scenario.
+it; every fact carries its unique event id (suffixed by its role). The scenario id is the durable_rules session
+(``sid``): sessions never join each other, and a scenario's facts are retracted once it is judged, so memory stays
+bounded by the largest scenario. Each rule runs in its own worker process (``_isolated``).
 """
 
 from __future__ import annotations
@@ -133,7 +134,10 @@ def compile_rule(rule: Rule, actions: _Firings | None = None) -> dict[str, Any]:
         # whole batch and drops its pending actions (tests/rules/test_durable_facts.py). This catch-all handles
         # them; "$ex" as a catch-all hangs the engine, a comparison on seq does not. Its second slot never
         # matches, so it handles every fact without ever running an action (an action per fact halved speed).
-        "vu": {"all": [{"m": {"$gte": {"seq": 0}}}, {"n": {"type": "__jamais__"}}], "run": _ignore if actions is not None else "vu"},
+        "vu": {
+            "all": [{"m": {"$gte": {"seq": 0}}}, {"n": {"type": "__jamais__"}}],
+            "run": _ignore if actions is not None else "vu",
+        },
     }
 
     def add(name: str, variants: list[list[dict[str, Any]]], action) -> None:
@@ -260,7 +264,9 @@ def _isolated(function, rule: Rule, batches):
     it gives says so (``Verdict.engine``): the fallback is never silent."""
     for attempt in range(1, WORKER_ATTEMPTS + 1):
         try:
-            return _fork_call(function, rule, batches) if attempt == 1 else _spawn_call(function, rule, batches)
+            return (
+                _fork_call(function, rule, batches) if attempt == 1 else _spawn_call(function, rule, batches)
+            )
         except _WorkerDied:
             continue
     results = {scenario: _python_firings(rule, facts) for scenario, facts in batches}
@@ -276,7 +282,11 @@ def _matches(pattern: Pattern, fact: dict[str, Any], trigger: dict[str, Any] | N
     if trigger is not None:
         env["trigger"] = trigger["data"]
         for own, theirs in pattern.correler:
-            if own not in fact["data"] or theirs not in trigger["data"] or fact["data"][own] != trigger["data"][theirs]:
+            if (
+                own not in fact["data"]
+                or theirs not in trigger["data"]
+                or fact["data"][own] != trigger["data"][theirs]
+            ):
                 return False
     return pattern.quand is None or evaluate(pattern.quand, env)
 
@@ -292,7 +302,9 @@ def _python_firings(rule: Rule, facts: list[dict[str, Any]]) -> _Firings:
             for f in followers:
                 bound = obligation.max_events is None or f["seq"] <= t["seq"] + obligation.max_events
                 if f["seq"] > t["seq"] and bound and _matches(obligation, f, t):
-                    out.discharged.setdefault(index, {}).setdefault(_event_id(t["id"]), set()).add(_event_id(f["id"]))
+                    out.discharged.setdefault(index, {}).setdefault(_event_id(t["id"]), set()).add(
+                        _event_id(f["id"])
+                    )
     for index, prohibition in enumerate(rule.ne_doit_pas):
         if not prohibition.apres_declencheur and not prohibition.correler:
             hits = {("*", _event_id(f["id"])) for f in followers if _matches(prohibition, f)}
@@ -319,7 +331,9 @@ def _spawn_call(function, *args):
         "except BaseException as error:\n    out = ('error', f'{type(error).__name__}: {error}')\n"
         "sys.stdout.buffer.write(pickle.dumps(out))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], input=payload, capture_output=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=payload, capture_output=True, timeout=600, check=False
+    )
     if done.returncode != 0 or not done.stdout:
         raise _WorkerDied(f"the rule engine process died (exit {done.returncode})")
     kind, value = pickle.loads(done.stdout)
@@ -476,7 +490,9 @@ class Evaluator:
         used: set[str] = set()
         artifacts: set[str] = set()
         ordered = sorted(firings.triggers, key=lambda i: by_id[i].seq)
-        violations: dict[int, dict[str, list[str]]] = {}  # per prohibition: trigger id -> forbidden ids, in order
+        violations: dict[
+            int, dict[str, list[str]]
+        ] = {}  # per prohibition: trigger id -> forbidden ids, in order
         for index in range(len(rule.ne_doit_pas)):
             grouped: dict[str, list[str]] = defaultdict(list)
             for t_id, f_id in sorted(firings.forbidden.get(index, set())):

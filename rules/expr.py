@@ -362,7 +362,7 @@ def to_durable(node: Node, trigger_alias: str = "t", negate: bool = False) -> di
             )
         if not isinstance(node.value, Literal):
             raise ExprError(f"{node.value.path} in {node.field.path}: list membership takes a literal value")
-        # durable_rules 2.0.28 crashes on "$iany" inside a join (tests/rules/test_durable_facts.py): membership
+        # durable_rules 2.0.28 crashes on "$iany" inside a join (found by the property tests of tests/rules/test_engine.py): membership
         # is read from the map rules.engine adds beside every list field instead.
         return {membership_path(node.field.path, node.value.value): True}
     op = _NEGATED[node.op] if negate and node.op != "~=" else node.op
@@ -417,9 +417,10 @@ def to_durable_dnf(node: Node, trigger_alias: str = "t") -> list[list[dict[str, 
 
     conjuncts = expand(node, False)
     if len(conjuncts) > MAX_DISJUNCTS:
-        raise ExprError(f"the condition expands to {len(conjuncts)} alternatives (more than {MAX_DISJUNCTS}): "
-                        "state it positively or split it into several patterns")
+        raise ExprError(
+            f"the condition expands to {len(conjuncts)} alternatives (more than {MAX_DISJUNCTS}): "
+            "state it positively or split it into several patterns"
+        )
     return [
-        [to_durable(leaf, trigger_alias, negated) for leaf, negated in conjunct]
-        for conjunct in conjuncts
+        [to_durable(leaf, trigger_alias, negated) for leaf, negated in conjunct] for conjunct in conjuncts
     ]

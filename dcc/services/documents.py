@@ -44,6 +44,14 @@ def _snapshot(document: Document) -> dict[str, Any]:
     }
 
 
+def _created(session: Session, document: Document, author: str) -> Document:
+    """Stores a new document (FRCP, PPS, or a new version) and audits its creation in the caller's transaction."""
+    session.add(document)
+    session.flush()
+    audit.record(session, author, "document.created", "document", str(document.id), None, _snapshot(document))
+    return document
+
+
 def create_frcp(
     session: Session,
     patient: Patient,
@@ -63,10 +71,7 @@ def create_frcp(
         created_at=_now(),
         created_by=author,
     )
-    session.add(document)
-    session.flush()
-    audit.record(session, author, "document.created", "document", str(document.id), None, _snapshot(document))
-    return document
+    return _created(session, document, author)
 
 
 def create_pps(
@@ -91,10 +96,7 @@ def create_pps(
         created_at=_now(),
         created_by=author,
     )
-    session.add(document)
-    session.flush()
-    audit.record(session, author, "document.created", "document", str(document.id), None, _snapshot(document))
-    return document
+    return _created(session, document, author)
 
 
 def set_status(session: Session, document: Document, new: str, author: str) -> Document:
@@ -166,12 +168,7 @@ def new_version(session: Session, document: Document, author: str) -> Document:
         created_at=_now(),
         created_by=author,
     )
-    session.add(successor)
-    session.flush()
-    audit.record(
-        session, author, "document.created", "document", str(successor.id), None, _snapshot(successor)
-    )
-    return successor
+    return _created(session, successor, author)
 
 
 def add_attachment(

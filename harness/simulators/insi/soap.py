@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from harness.simulators.insi.identities import Identity
+from harness.simulators.insi.identities import Identity, ins_key
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 NS_SANS = "http://www.cnamts.fr/INSiRecSans"
@@ -92,7 +92,7 @@ def result_envelope(code: str, identity: Identity | None) -> bytes:
             histo = _sub(individu, "INSHISTO")
             old = _sub(histo, "IdIndividu")
             _sub(old, "NumIdentifiant", matricule)
-            _sub(old, "Cle", f"{97 - int(matricule) % 97:02d}")
+            _sub(old, "Cle", ins_key(matricule))
             _sub(histo, "OID", oid)
         tiq = _sub(individu, "TIQ")
         _sub(tiq, "NomNaissance", identity.nom_naissance)
