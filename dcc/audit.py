@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dcc import events
 from dcc.db.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -69,6 +70,17 @@ def record(
     )
     session.add(entry)
     session.flush()
+    events.emit(
+        session,
+        "audit.recorded",
+        entry_id=entry.id,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entry.entity_id,
+        hash=entry.hash,
+        previous_hash=previous,
+    )
     return entry
 
 

@@ -16,3 +16,9 @@ def database_url() -> str:
     directory = Path(user_data_dir("dcc-recette"))
     directory.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{directory / 'dcc.sqlite3'}"
+
+
+def dcc_oid() -> str:
+    """The OID root of this DCC's identifiers (documents, RCP, custodian). A region sets its own registered OID in
+    ``DCC_OID``; the default is under the test branch 1.2.250.1.999 so it never collides with a real one."""
+    return os.environ.get("DCC_OID", "1.2.250.1.999.1").strip()

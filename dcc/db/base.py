@@ -43,8 +43,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def migrate(url: str | None = None) -> None:
-    """Brings the database to the latest schema (Alembic ``upgrade head``); the migrations ship in the package."""
+    """Brings the database to the latest schema (Alembic ``upgrade heads``: feature branches of the schema may each have their own head); the migrations ship in the package."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")

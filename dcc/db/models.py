@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dcc.db.base import Base
@@ -81,6 +91,8 @@ class Document(Base):
     rgpd_text_1: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(64))
+    finess: Mapped[str | None] = mapped_column(String(9))  # the establishment the document is produced for
+    author_rpps: Mapped[str | None] = mapped_column(String(11))
 
 
 class FieldEntry(Base):
@@ -130,3 +142,55 @@ class Convention(Base):
     finess: Mapped[str] = mapped_column(String(9))
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DccEvent(Base):
+    """The DCC's event journal: what it did, in order, with the fields of docs/trace-events.md. Written in the same
+    transaction as the change it describes, so the exported trace never claims what did not commit."""
+
+    __tablename__ = "dcc_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    artifacts: Mapped[list | None] = mapped_column(JSON)
+
+
+class Transmission(Base):
+    """A durable outbox job: one document to one recipient by one channel. ``key`` is unique (document, channel,
+    recipient), so queuing twice is a no-op and a re-delivery after a crash reuses the same external id."""
+
+    __tablename__ = "transmission"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    channel: Mapped[str] = mapped_column(String(16))  # mss_pro, mss_citoyenne, pdc, dmp, peer_dcc
+    recipient: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(16))  # cda_n1, cda_n3, cda_n3_pdf
+    trigger: Mapped[str] = mapped_column(String(16))  # validation, manual, exchange
+    state: Mapped[str] = mapped_column(String(10))  # pending, sent, failed (gave up)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    external_id: Mapped[str | None] = mapped_column(String(200))  # Message-ID or XDS uniqueId
+    last_error: Mapped[str | None] = mapped_column(Text)
+    finess: Mapped[str | None] = mapped_column(String(9))
+    rpps: Mapped[str | None] = mapped_column(String(11))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TransmissionAttempt(Base):
+    """Each delivery attempt and its result: what the regional dashboard counts (2.4)."""
+
+    __tablename__ = "transmission_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transmission_id: Mapped[int] = mapped_column(ForeignKey("transmission.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    result: Mapped[str] = mapped_column(String(8))  # success, failure
+    error: Mapped[str | None] = mapped_column(Text)
+    ins_qualified: Mapped[bool] = mapped_column(Boolean)

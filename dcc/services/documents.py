@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import audit, rgpd
+from dcc import audit, events, identifiers, rgpd
 from dcc.db.models import Attachment, Document, FieldEntry, Patient
 
 EN_COURS, COMPLETE, VALIDE, CLOTURE = "en_cours", "complete", "valide", "cloture"
@@ -44,11 +44,45 @@ def _snapshot(document: Document) -> dict[str, Any]:
     }
 
 
-def _created(session: Session, document: Document, author: str) -> Document:
+def describe(session: Session, document: Document) -> dict[str, Any]:
+    """The correlation fields every document event carries (docs/trace-events.md), read from the stored state."""
+    patient = session.get(Patient, document.patient_id)
+    fields: dict[str, Any] = {
+        "document_id": identifiers.document_id(document),
+        "kind": document.kind,
+        "set_id": identifiers.set_id(document),
+        "version": document.version,
+        "status": document.status,
+        "patient_id": str(document.patient_id),
+        "identity_status": patient.identity_status if patient else None,
+    }
+    if patient is not None and patient.identity_status == "qualifiee":
+        fields["ins"] = patient.ins_matricule
+    if document.frcp_id is not None:
+        frcp = session.get(Document, document.frcp_id)
+        fields["frcp_id"] = identifiers.document_id(frcp)
+        fields["frcp_status"] = frcp.status
+    if document.replaces_id is not None:
+        fields["replaces"] = identifiers.document_id(session.get(Document, document.replaces_id))
+    return fields
+
+
+def _created(
+    session: Session, document: Document, author: str, extra: dict[str, Any] | None = None
+) -> Document:
     """Stores a new document (FRCP, PPS, or a new version) and audits its creation in the caller's transaction."""
     session.add(document)
     session.flush()
-    audit.record(session, author, "document.created", "document", str(document.id), None, _snapshot(document))
+    audit.record(
+        session,
+        author,
+        "document.created",
+        "document",
+        identifiers.document_id(document),
+        None,
+        _snapshot(document),
+    )
+    events.emit(session, "document.created", **describe(session, document), author=author, **(extra or {}))
     return document
 
 
@@ -110,7 +144,24 @@ def set_status(session: Session, document: Document, new: str, author: str) -> D
     before = _snapshot(document)
     document.status = new
     audit.record(
-        session, author, "document.status_changed", "document", str(document.id), before, _snapshot(document)
+        session,
+        author,
+        "document.status_changed",
+        "document",
+        identifiers.document_id(document),
+        before,
+        _snapshot(document),
+    )
+    attachments = session.scalars(
+        select(Attachment.sha256).where(Attachment.document_id == document.id)
+    ).all()
+    events.emit(
+        session,
+        "document.status_changed",
+        **describe(session, document),
+        author=author,
+        attachments=len(attachments),
+        **{"from": before["status"], "to": new},
     )
     session.flush()
     return document
@@ -133,8 +184,22 @@ def enter(session: Session, document: Document, field: str, value: str, author: 
     document.content = {**document.content, field: value}
     entry = FieldEntry(document_id=document.id, field=field, value=value, author=author, at=_now())
     session.add(entry)
+    events.emit(
+        session,
+        "document.field_entered",
+        document_id=identifiers.document_id(document),
+        kind=document.kind,
+        field=field,
+        author=author,
+    )
     audit.record(
-        session, author, "document.field_entered", "document", str(document.id), before, {field: value}
+        session,
+        author,
+        "document.field_entered",
+        "document",
+        identifiers.document_id(document),
+        before,
+        {field: value},
     )
     session.flush()
     return entry
@@ -206,8 +271,17 @@ def add_attachment(
         author,
         "attachment.added",
         "document",
-        str(document.id),
+        identifiers.document_id(document),
         None,
         {"title": title, "sha256": attachment.sha256, "size": len(content)},
+    )
+    events.emit(
+        session,
+        "attachment.added",
+        document_id=identifiers.document_id(document),
+        title=title,
+        mime_type=mime_type,
+        sha256=attachment.sha256,
+        size=len(content),
     )
     return attachment

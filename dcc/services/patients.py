@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from dcc import audit
+from dcc import audit, events
 from dcc.db.models import IdentityStatusChange, Patient
 from dcc.identity import ins
 from dcc.identity.status import IdentityStatus, check_justificatif, check_transition
@@ -49,6 +49,7 @@ def create_patient(
     mode: str = "saisie",
     ins_matricule: str | None = None,
     ins_oid: str | None = None,
+    event_fields: dict[str, object] | None = None,
 ) -> Patient:
     """A new identity: provisoire when typed by hand (2.3.2.2 cas 7); the matricule, when given, is checked."""
     traits.check()
@@ -81,6 +82,15 @@ def create_patient(
         )
     )
     audit.record(session, author, "patient.created", "patient", str(patient.id), None, _snapshot(patient))
+    events.emit(
+        session,
+        "patient.created",
+        patient_id=str(patient.id),
+        mode=mode,
+        identity_status=patient.identity_status,
+        author=author,
+        **(event_fields or {}),
+    )
     return patient
 
 
@@ -97,6 +107,7 @@ def change_status(
     justificatif: str | None = None,
     downgrade: bool = False,
     trust_clause: bool = True,
+    event_fields: dict[str, object] | None = None,
 ) -> Patient:
     """One RNIV status change, historised and audited; a downgrade invalidates the matricule and its OID. Pass
     ``trust_clause`` from ``dcc.services.cgu.trust_clause`` for the acting professional."""
@@ -129,6 +140,18 @@ def change_status(
     )
     audit.record(
         session, author, "identity.status_changed", "patient", str(patient.id), before, _snapshot(patient)
+    )
+    events.emit(
+        session,
+        "identity.status_changed",
+        patient_id=str(patient.id),
+        author=author,
+        reason=reason,
+        justificatif=patient.justificatif,
+        at=now,
+        ins_invalidated=downgrade and before["ins_matricule"] is not None,
+        **{"from": current.value, "to": new.value},
+        **(event_fields or {}),
     )
     session.flush()
     return patient

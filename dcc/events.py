@@ -1,0 +1,64 @@
+"""The DCC's event journal, exported in the trace envelope of docs/trace-events.md (``source: dcc``).
+
+Why a journal and not log lines: the recette judges the DCC on what it *did*, so each event is written in the same
+transaction as the change it reports (a rolled-back change leaves no event), in commit order, and the test-driver
+API serves it to the harness. The DCC does not import the harness: the envelope is plain JSON here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc.db.models import DccEvent
+
+SOURCE = "dcc"
+
+
+def emit(session: Session, type: str, artifacts: list[str] | None = None, **data: Any) -> DccEvent:
+    """Records one event in the caller's transaction; ``data`` holds the catalogue's fields for ``type``."""
+    event = DccEvent(at=datetime.now(UTC), type=type, data=_plain(data), artifacts=artifacts or None)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def envelope(event: DccEvent) -> dict[str, Any]:
+    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
+    record: dict[str, Any] = {
+        "id": f"dcc-{event.id}",
+        "seq": event.id,
+        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "source": SOURCE,
+        "type": event.type,
+        "data": event.data,
+    }
+    if event.artifacts:
+        record["artifacts"] = list(event.artifacts)
+    return record
+
+
+def export(session: Session, after: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """Events with ``seq`` greater than ``after``, oldest first, as envelope dicts (what the driver API serves)."""
+    query = select(DccEvent).where(DccEvent.id > after).order_by(DccEvent.id)
+    if limit is not None:
+        query = query.limit(limit)
+    for event in session.scalars(query):
+        yield envelope(event)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: datetimes as ISO strings, tuples and sets as lists (the column is JSON on both databases)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value
