@@ -1,0 +1,35 @@
+"""The application factory. Routers are found in ``dcc.api.routes`` (any module with a ``router``), so an area adds
+its endpoints without editing this file."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+import dcc
+from dcc.db import make_engine, make_session_factory, migrate
+from dcc.settings import database_url
+
+
+def create_app(url: str | None = None, engine: Engine | None = None, run_migrations: bool = True) -> FastAPI:
+    url = url or database_url()
+    if run_migrations and engine is None:
+        migrate(url)
+    engine = engine or make_engine(url)
+    app = FastAPI(
+        title="DCC de référence (dcc-recette)",
+        version=getattr(dcc, "__version__", "0.1.0"),
+        description="Reference implementation of the cahier des charges PDE-MES-PPS-CANCER, and its test-driver API.",
+    )
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    from dcc.api import routes
+
+    for module in pkgutil.iter_modules(routes.__path__):
+        router = getattr(importlib.import_module(f"{routes.__name__}.{module.name}"), "router", None)
+        if router is not None:
+            app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""One module per area; each exposes ``router`` (a FastAPI ``APIRouter``) and is included by ``create_app``."""
