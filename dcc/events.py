@@ -7,6 +7,7 @@ API serves it to the harness. The DCC does not import the harness: the envelope 
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -17,11 +18,16 @@ from sqlalchemy.orm import Session
 from dcc.db.models import DccEvent
 
 SOURCE = "dcc"
+# The recette scenario on whose behalf the DCC acts (the test-driver API sets it from the X-Recette-Scope header),
+# so that scenarios run in parallel against one DCC each get their own slice of the journal. None in production.
+scope: contextvars.ContextVar[str | None] = contextvars.ContextVar("dcc_event_scope", default=None)
 
 
 def emit(session: Session, type: str, artifacts: list[str] | None = None, **data: Any) -> DccEvent:
     """Records one event in the caller's transaction; ``data`` holds the catalogue's fields for ``type``."""
-    event = DccEvent(at=datetime.now(UTC), type=type, data=_plain(data), artifacts=artifacts or None)
+    event = DccEvent(
+        at=datetime.now(UTC), type=type, data=_plain(data), artifacts=artifacts or None, scope=scope.get()
+    )
     session.add(event)
     session.flush()
     return event
@@ -42,9 +48,14 @@ def envelope(event: DccEvent) -> dict[str, Any]:
     return record
 
 
-def export(session: Session, after: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
-    """Events with ``seq`` greater than ``after``, oldest first, as envelope dicts (what the driver API serves)."""
+def export(
+    session: Session, after: int = 0, limit: int | None = None, only_scope: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Events with ``seq`` greater than ``after``, oldest first, as envelope dicts (what the driver API serves);
+    with ``only_scope``, only those caused on behalf of that scenario."""
     query = select(DccEvent).where(DccEvent.id > after).order_by(DccEvent.id)
+    if only_scope is not None:
+        query = query.where(DccEvent.scope == only_scope)
     if limit is not None:
         query = query.limit(limit)
     for event in session.scalars(query):

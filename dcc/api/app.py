@@ -10,8 +10,32 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 import dcc
+from dcc import events
 from dcc.db import make_engine, make_session_factory, migrate
 from dcc.settings import database_url
+
+
+class RecetteScope:
+    """Pure ASGI middleware: the ``X-Recette-Scope`` header names the scenario a request acts for, and every event
+    the DCC records while serving it carries that scope (``dcc.events.scope``). A plain ASGI wrapper, not
+    BaseHTTPMiddleware, so the context variable reaches the endpoint's worker thread."""
+
+    HEADER = b"x-recette-scope"
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        value = None
+        if scope["type"] == "http":
+            for name, raw in scope.get("headers", ()):
+                if name == self.HEADER:
+                    value = raw.decode("latin-1")[:80]
+        token = events.scope.set(value)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            events.scope.reset(token)
 
 
 def create_app(url: str | None = None, engine: Engine | None = None, run_migrations: bool = True) -> FastAPI:
@@ -24,6 +48,7 @@ def create_app(url: str | None = None, engine: Engine | None = None, run_migrati
         version=getattr(dcc, "__version__", "0.1.0"),
         description="Reference implementation of the cahier des charges PDE-MES-PPS-CANCER, and its test-driver API.",
     )
+    app.add_middleware(RecetteScope)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     from dcc.api import routes

@@ -155,6 +155,7 @@ class DccEvent(Base):
     type: Mapped[str] = mapped_column(String(64), index=True)
     data: Mapped[dict] = mapped_column(JSON)
     artifacts: Mapped[list | None] = mapped_column(JSON)
+    scope: Mapped[str | None] = mapped_column(String(80), index=True)  # the recette scenario that caused it
 
 
 class Transmission(Base):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import audit
+from dcc import audit, events
 from dcc.db.models import CguAcceptance, Convention
 
 YEAR = timedelta(days=365)
@@ -66,6 +66,7 @@ def accept(
         None,
         {"cgu_version": cgu_version, "user_kind": user_kind},
     )
+    events.emit(session, "cgu.accepted", user_id=user_id, cgu_version=cgu_version, user_kind=user_kind)
     session.flush()
     return acceptance
 

@@ -21,8 +21,10 @@ def upgrade() -> None:
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("data", sa.JSON, nullable=False),
         sa.Column("artifacts", sa.JSON),
+        sa.Column("scope", sa.String(80)),
     )
     op.create_index("ix_dcc_event_type", "dcc_event", ["type"])
+    op.create_index("ix_dcc_event_scope", "dcc_event", ["scope"])
     op.create_table(
         "transmission",
         sa.Column("id", sa.Integer, primary_key=True),

@@ -1,0 +1,295 @@
+"""The test-driver operations of the reference DCC: what a recette scenario asks a DCC to do, one transaction each.
+
+Why a facade: a scenario drives the DCC the way a user would (create a patient, validate a document…) and then
+reads what the DCC recorded. The same operations are served over HTTP (``dcc/api/routes/driver.py``, documented in
+docs/test-driver.md, which an editor's DCC implements too) and called in-process by the harness's ``reference``
+target; both go through this class so that the in-process and HTTP recettes judge the same behaviour.
+
+Each operation owns its unit of work: it commits on success; on a refusal it rolls back everything the operation
+wrote, then records the refusal event (the rules judge refusals too) in a transaction of its own, and raises
+``Refused`` with the stable reason code.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from dcc import events, identifiers
+from dcc.db import make_engine, make_session_factory, migrate
+from dcc.db.models import Document, Patient
+from dcc.identity.status import IdentityRuleError, IdentityStatus
+from dcc.services import cgu, documents, patients
+from dcc.services.patients import Traits
+
+T = TypeVar("T")
+
+
+class Refused(ValueError):
+    """The DCC refused the operation; ``reason`` is the stable code (HTTP 409 with it in the test-driver API)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class NotFound(LookupError):
+    """An id the DCC does not know (HTTP 404)."""
+
+
+class Driver:
+    """The operations of docs/test-driver.md on one reference DCC database."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+
+    @classmethod
+    def for_url(cls, url: str, engine: Engine | None = None) -> Driver:
+        migrate(url)
+        return cls(make_session_factory(engine or make_engine(url)))
+
+    @contextmanager
+    def _unit(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def _run(self, operation: Callable[[Session], T], refusal: Callable[[Exception], tuple[str, dict]]) -> T:
+        """Runs ``operation`` in one transaction; a domain refusal is rolled back, recorded, and raised as
+        ``Refused``. ``refusal`` maps the domain error to (event type, event fields)."""
+        try:
+            with self._unit() as session:
+                return operation(session)
+        except (documents.DocumentRuleError, IdentityRuleError, patients.NoTrustClause, ValueError) as error:
+            if isinstance(error, Refused | NotFound):
+                raise
+            reason = getattr(error, "reason", None) or type(error).__name__
+            event_type, fields = refusal(error)
+            with self._unit() as session:
+                events.emit(session, event_type, reason=reason, message=str(error), **fields)
+            raise Refused(reason, str(error)) from error
+
+    # -- lookups ------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _document(session: Session, document_id: str) -> Document:
+        root, _, extension = document_id.rpartition("^")
+        if root != identifiers.document_root() or not extension.isdigit():
+            raise NotFound(
+                f"document {document_id!r}: not an id of this DCC ({identifiers.document_root()}^<n>)"
+            )
+        document = session.get(Document, int(extension))
+        if document is None:
+            raise NotFound(f"document {document_id!r} does not exist")
+        return document
+
+    @staticmethod
+    def _patient(session: Session, patient_id: str) -> Patient:
+        patient = session.get(Patient, int(patient_id)) if str(patient_id).isdigit() else None
+        if patient is None:
+            raise NotFound(f"patient {patient_id!r} does not exist")
+        return patient
+
+    # -- identities ---------------------------------------------------------------------------------------------
+
+    def create_patient(
+        self,
+        traits: dict[str, Any],
+        author: str,
+        mode: str = "saisie",
+        ins_matricule: str | None = None,
+        ins_oid: str | None = None,
+    ) -> dict[str, Any]:
+        def operation(session: Session) -> dict[str, Any]:
+            patient = patients.create_patient(
+                session, _traits(traits), author, mode=mode, ins_matricule=ins_matricule, ins_oid=ins_oid
+            )
+            return self._patient_view(patient)
+
+        return self._run(operation, lambda _e: ("patient.create_refused", {"mode": mode}))
+
+    def change_identity_status(
+        self,
+        patient_id: str,
+        to: str,
+        author: str,
+        reason: str = "",
+        justificatif: str | None = None,
+        downgrade: bool = False,
+        user_kind: str | None = None,
+        finess: str | None = None,
+        cgu_version: str | None = None,
+    ) -> dict[str, Any]:
+        def operation(session: Session) -> dict[str, Any]:
+            patient = self._patient(session, patient_id)
+            try:
+                status = IdentityStatus(to)
+            except ValueError:
+                raise IdentityRuleError(
+                    f"identity status {to!r}: one of {[s.value for s in IdentityStatus]}"
+                ) from None
+            clause = True
+            if user_kind is not None:
+                clause, _why = cgu.trust_clause(session, author, cgu_version or "", user_kind, finess)
+            patients.change_status(
+                session,
+                patient,
+                status,
+                author,
+                reason or f"passage en {to}",
+                justificatif=justificatif,
+                downgrade=downgrade,
+                trust_clause=clause,
+            )
+            return self._patient_view(patient)
+
+        def refusal(error: Exception) -> tuple[str, dict]:
+            kind = (
+                "identity.qualification_refused"
+                if to in ("validee", "qualifiee")
+                else "identity.change_refused"
+            )
+            return kind, {"patient_id": str(patient_id), "to": to}
+
+        return self._run(operation, refusal)
+
+    def get_patient(self, patient_id: str) -> dict[str, Any]:
+        with self._unit() as session:
+            return self._patient_view(self._patient(session, patient_id))
+
+    @staticmethod
+    def _patient_view(patient: Patient) -> dict[str, Any]:
+        return {
+            "patient_id": str(patient.id),
+            "identity_status": patient.identity_status,
+            "ins_matricule": patient.ins_matricule,
+            "ins_oid": patient.ins_oid,
+            "justificatif": patient.justificatif,
+            "mode": patient.mode,
+        }
+
+    def accept_cgu(self, user_id: str, cgu_version: str, user_kind: str) -> dict[str, Any]:
+        def operation(session: Session) -> dict[str, Any]:
+            cgu.accept(session, user_id, cgu_version, user_kind)
+            return {"user_id": user_id, "cgu_version": cgu_version, "user_kind": user_kind}
+
+        return self._run(operation, lambda _e: ("cgu.accept_refused", {"user_id": user_id}))
+
+    # -- documents ----------------------------------------------------------------------------------------------
+
+    def create_frcp(
+        self, patient_id: str, author: str, content: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        def operation(session: Session) -> dict[str, Any]:
+            document = documents.create_frcp(session, self._patient(session, patient_id), author, content)
+            return documents.describe(session, document)
+
+        return self._run(
+            operation, lambda _e: ("document.create_refused", {"kind": "FRCP", "patient_id": patient_id})
+        )
+
+    def create_pps(self, frcp_id: str, author: str, content: dict[str, Any] | None = None) -> dict[str, Any]:
+        def operation(session: Session) -> dict[str, Any]:
+            document = documents.create_pps(session, self._document(session, frcp_id), author, content)
+            return documents.describe(session, document)
+
+        return self._run(
+            operation, lambda _e: ("document.create_refused", {"kind": "PPS", "frcp_id": frcp_id})
+        )
+
+    def enter(self, document_id: str, field: str, value: str, author: str) -> dict[str, Any]:
+        def operation(session: Session) -> dict[str, Any]:
+            document = self._document(session, document_id)
+            documents.enter(session, document, field, value, author)
+            return documents.describe(session, document)
+
+        return self._run(
+            operation,
+            lambda _e: ("document.modification_refused", {"document_id": document_id, "field": field}),
+        )
+
+    def set_status(self, document_id: str, to: str, author: str) -> dict[str, Any]:
+        current: dict[str, str] = {}
+
+        def operation(session: Session) -> dict[str, Any]:
+            document = self._document(session, document_id)
+            current["from"] = document.status
+            documents.set_status(session, document, to, author)
+            return documents.describe(session, document)
+
+        return self._run(
+            operation,
+            lambda _e: (
+                "document.transition_refused",
+                {"document_id": document_id, "from": current.get("from"), "to": to},
+            ),
+        )
+
+    def new_version(self, document_id: str, author: str) -> dict[str, Any]:
+        def operation(session: Session) -> dict[str, Any]:
+            document = documents.new_version(session, self._document(session, document_id), author)
+            return documents.describe(session, document)
+
+        return self._run(operation, lambda _e: ("document.version_refused", {"document_id": document_id}))
+
+    def add_attachment(
+        self, document_id: str, title: str, mime_type: str, content_base64: str, author: str
+    ) -> dict[str, Any]:
+        def operation(session: Session) -> dict[str, Any]:
+            try:
+                content = base64.b64decode(content_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise documents.DocumentRuleError(
+                    "bad_base64", f"attachment {title!r}: content is not base64"
+                ) from None
+            attachment = documents.add_attachment(
+                session, self._document(session, document_id), title, mime_type, content, author
+            )
+            return {"document_id": document_id, "sha256": attachment.sha256, "title": title}
+
+        return self._run(
+            operation, lambda _e: ("attachment.rejected", {"document_id": document_id, "title": title})
+        )
+
+    def get_document(self, document_id: str) -> dict[str, Any]:
+        with self._unit() as session:
+            document = self._document(session, document_id)
+            return {**documents.describe(session, document), "content": dict(document.content)}
+
+    # -- what the DCC recorded ----------------------------------------------------------------------------------
+
+    def events(
+        self, after: int = 0, limit: int | None = None, scope: str | None = None
+    ) -> list[dict[str, Any]]:
+        with self._unit() as session:
+            return list(events.export(session, after=after, limit=limit, only_scope=scope))
+
+
+def _traits(data: dict[str, Any]) -> Traits:
+    try:
+        prenoms = data["prenoms"]
+        return Traits(
+            nom_naissance=str(data["nom_naissance"]),
+            prenoms=tuple(prenoms.split() if isinstance(prenoms, str) else prenoms),
+            sexe=str(data["sexe"]),
+            date_naissance=str(data["date_naissance"]),
+            lieu_naissance=data.get("lieu_naissance"),
+        )
+    except KeyError as missing:
+        raise patients_error(f"traits: field {missing.args[0]!r} is required") from None
+
+
+def patients_error(message: str) -> ValueError:
+    error = ValueError(message)
+    error.reason = "invalid_traits"  # type: ignore[attr-defined]
+    return error
