@@ -2,3 +2,5 @@
 
 It never imports the harness (``rem``, ``rules``, ``harness``, ``scenarios``, ``proofs``).
 """
+
+__version__ = "0.1.0"

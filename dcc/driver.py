@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -64,7 +65,7 @@ class Driver:
                 session.rollback()
                 raise
 
-    def _run(self, operation: Callable[[Session], T], refusal: Callable[[Exception], tuple[str, dict]]) -> T:
+    def _run(self, operation: Callable[[Session], T], refusal: Callable[[Session], tuple[str, dict]]) -> T:
         """Runs ``operation`` in one transaction; a domain refusal is rolled back, recorded, and raised as
         ``Refused``. ``refusal`` maps the domain error to (event type, event fields)."""
         try:
@@ -74,8 +75,8 @@ class Driver:
             if isinstance(error, Refused | NotFound):
                 raise
             reason = getattr(error, "reason", None) or type(error).__name__
-            event_type, fields = refusal(error)
             with self._unit() as session:
+                event_type, fields = refusal(session)
                 events.emit(session, event_type, reason=reason, message=str(error), **fields)
             raise Refused(reason, str(error)) from error
 
@@ -100,6 +101,13 @@ class Driver:
             raise NotFound(f"patient {patient_id!r} does not exist")
         return patient
 
+    def _document_fields(self, session: Session, document_id: str) -> dict[str, Any]:
+        """What a refusal event says of the document concerned (its common fields when it exists)."""
+        try:
+            return documents.describe(session, self._document(session, document_id))
+        except NotFound:
+            return {"document_id": document_id}
+
     # -- identities ---------------------------------------------------------------------------------------------
 
     def create_patient(
@@ -116,7 +124,7 @@ class Driver:
             )
             return self._patient_view(patient)
 
-        return self._run(operation, lambda _e: ("patient.create_refused", {"mode": mode}))
+        return self._run(operation, lambda _s: ("patient.create_refused", {"mode": mode}))
 
     def change_identity_status(
         self,
@@ -153,7 +161,7 @@ class Driver:
             )
             return self._patient_view(patient)
 
-        def refusal(error: Exception) -> tuple[str, dict]:
+        def refusal(_session: Session) -> tuple[str, dict]:
             kind = (
                 "identity.qualification_refused"
                 if to in ("validee", "qualifiee")
@@ -183,7 +191,7 @@ class Driver:
             cgu.accept(session, user_id, cgu_version, user_kind)
             return {"user_id": user_id, "cgu_version": cgu_version, "user_kind": user_kind}
 
-        return self._run(operation, lambda _e: ("cgu.accept_refused", {"user_id": user_id}))
+        return self._run(operation, lambda _s: ("cgu.accept_refused", {"user_id": user_id}))
 
     # -- documents ----------------------------------------------------------------------------------------------
 
@@ -195,7 +203,7 @@ class Driver:
             return documents.describe(session, document)
 
         return self._run(
-            operation, lambda _e: ("document.create_refused", {"kind": "FRCP", "patient_id": patient_id})
+            operation, lambda _s: ("document.create_refused", {"kind": "FRCP", "patient_id": patient_id})
         )
 
     def create_pps(self, frcp_id: str, author: str, content: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -204,7 +212,15 @@ class Driver:
             return documents.describe(session, document)
 
         return self._run(
-            operation, lambda _e: ("document.create_refused", {"kind": "PPS", "frcp_id": frcp_id})
+            operation,
+            lambda s: (
+                "document.create_refused",
+                {
+                    "kind": "PPS",
+                    "frcp_id": frcp_id,
+                    "frcp_status": self._document_fields(s, frcp_id).get("status"),
+                },
+            ),
         )
 
     def enter(self, document_id: str, field: str, value: str, author: str) -> dict[str, Any]:
@@ -215,7 +231,10 @@ class Driver:
 
         return self._run(
             operation,
-            lambda _e: ("document.modification_refused", {"document_id": document_id, "field": field}),
+            lambda s: (
+                "document.modification_refused",
+                {**self._document_fields(s, document_id), "field": field},
+            ),
         )
 
     def set_status(self, document_id: str, to: str, author: str) -> dict[str, Any]:
@@ -229,9 +248,9 @@ class Driver:
 
         return self._run(
             operation,
-            lambda _e: (
+            lambda s: (
                 "document.transition_refused",
-                {"document_id": document_id, "from": current.get("from"), "to": to},
+                {**self._document_fields(s, document_id), "from": current.get("from"), "to": to},
             ),
         )
 
@@ -240,7 +259,9 @@ class Driver:
             document = documents.new_version(session, self._document(session, document_id), author)
             return documents.describe(session, document)
 
-        return self._run(operation, lambda _e: ("document.version_refused", {"document_id": document_id}))
+        return self._run(
+            operation, lambda s: ("document.version_refused", self._document_fields(s, document_id))
+        )
 
     def add_attachment(
         self, document_id: str, title: str, mime_type: str, content_base64: str, author: str
@@ -258,7 +279,15 @@ class Driver:
             return {"document_id": document_id, "sha256": attachment.sha256, "title": title}
 
         return self._run(
-            operation, lambda _e: ("attachment.rejected", {"document_id": document_id, "title": title})
+            operation,
+            lambda s: (
+                "attachment.rejected",
+                {
+                    **self._document_fields(s, document_id),
+                    "title": title,
+                    "sha256": _sha256_b64(content_base64),
+                },
+            ),
         )
 
     def get_document(self, document_id: str) -> dict[str, Any]:
@@ -273,6 +302,13 @@ class Driver:
     ) -> list[dict[str, Any]]:
         with self._unit() as session:
             return list(events.export(session, after=after, limit=limit, only_scope=scope))
+
+
+def _sha256_b64(content_base64: str) -> str | None:
+    try:
+        return hashlib.sha256(base64.b64decode(content_base64, validate=True)).hexdigest()
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _traits(data: dict[str, Any]) -> Traits:

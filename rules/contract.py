@@ -17,7 +17,9 @@ def events_read(rules: RuleSet) -> dict[str, dict[str, set[str]]]:
             continue
         trigger = rule.lorsque.event
         for pattern in (rule.lorsque, *rule.doit, *rule.ne_doit_pas):
-            used = {f for f in fields(pattern.quand) if not f.startswith("trigger.")} if pattern.quand else set()
+            used = (
+                {f for f in fields(pattern.quand) if not f.startswith("trigger.")} if pattern.quand else set()
+            )
             used |= {own for own, _ in pattern.correler}
             for name in used or {""}:
                 out[pattern.event][name.split(".")[0]].add(rule.requirement)

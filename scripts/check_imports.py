@@ -17,6 +17,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "dcc": HARNESS_SIDE,
     "harness/simulators": {"dcc"},
     "proofs": {"dcc"},
+    "scenarios": {"dcc"},  # scenarios talk to a DCC only through the target interface (harness.targets)
 }
 
 

@@ -57,6 +57,7 @@ def accept(
         user_id=user_id, cgu_version=cgu_version, user_kind=user_kind, at=now or datetime.now(UTC)
     )
     session.add(acceptance)
+    events.emit(session, "cgu.accepted", user_id=user_id, cgu_version=cgu_version, user_kind=user_kind)
     audit.record(
         session,
         user_id,
@@ -66,7 +67,6 @@ def accept(
         None,
         {"cgu_version": cgu_version, "user_kind": user_kind},
     )
-    events.emit(session, "cgu.accepted", user_id=user_id, cgu_version=cgu_version, user_kind=user_kind)
     session.flush()
     return acceptance
 

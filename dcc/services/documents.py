@@ -73,6 +73,7 @@ def _created(
     """Stores a new document (FRCP, PPS, or a new version) and audits its creation in the caller's transaction."""
     session.add(document)
     session.flush()
+    events.emit(session, "document.created", **describe(session, document), author=author, **(extra or {}))
     audit.record(
         session,
         author,
@@ -82,7 +83,6 @@ def _created(
         None,
         _snapshot(document),
     )
-    events.emit(session, "document.created", **describe(session, document), author=author, **(extra or {}))
     return document
 
 
@@ -143,15 +143,6 @@ def set_status(session: Session, document: Document, new: str, author: str) -> D
         )
     before = _snapshot(document)
     document.status = new
-    audit.record(
-        session,
-        author,
-        "document.status_changed",
-        "document",
-        identifiers.document_id(document),
-        before,
-        _snapshot(document),
-    )
     attachments = session.scalars(
         select(Attachment.sha256).where(Attachment.document_id == document.id)
     ).all()
@@ -162,6 +153,15 @@ def set_status(session: Session, document: Document, new: str, author: str) -> D
         author=author,
         attachments=len(attachments),
         **{"from": before["status"], "to": new},
+    )
+    audit.record(
+        session,
+        author,
+        "document.status_changed",
+        "document",
+        identifiers.document_id(document),
+        before,
+        _snapshot(document),
     )
     session.flush()
     return document
@@ -184,14 +184,7 @@ def enter(session: Session, document: Document, field: str, value: str, author: 
     document.content = {**document.content, field: value}
     entry = FieldEntry(document_id=document.id, field=field, value=value, author=author, at=_now())
     session.add(entry)
-    events.emit(
-        session,
-        "document.field_entered",
-        document_id=identifiers.document_id(document),
-        kind=document.kind,
-        field=field,
-        author=author,
-    )
+    events.emit(session, "document.field_entered", **describe(session, document), field=field, author=author)
     audit.record(
         session,
         author,
@@ -266,15 +259,6 @@ def add_attachment(
     )
     session.add(attachment)
     session.flush()
-    audit.record(
-        session,
-        author,
-        "attachment.added",
-        "document",
-        identifiers.document_id(document),
-        None,
-        {"title": title, "sha256": attachment.sha256, "size": len(content)},
-    )
     events.emit(
         session,
         "attachment.added",
@@ -283,5 +267,14 @@ def add_attachment(
         mime_type=mime_type,
         sha256=attachment.sha256,
         size=len(content),
+    )
+    audit.record(
+        session,
+        author,
+        "attachment.added",
+        "document",
+        identifiers.document_id(document),
+        None,
+        {"title": title, "sha256": attachment.sha256, "size": len(content)},
     )
     return attachment

@@ -81,7 +81,6 @@ def create_patient(
             reason=f"création ({mode})",
         )
     )
-    audit.record(session, author, "patient.created", "patient", str(patient.id), None, _snapshot(patient))
     events.emit(
         session,
         "patient.created",
@@ -91,6 +90,7 @@ def create_patient(
         author=author,
         **(event_fields or {}),
     )
+    audit.record(session, author, "patient.created", "patient", str(patient.id), None, _snapshot(patient))
     return patient
 
 
@@ -138,9 +138,6 @@ def change_status(
             reason=reason,
         )
     )
-    audit.record(
-        session, author, "identity.status_changed", "patient", str(patient.id), before, _snapshot(patient)
-    )
     events.emit(
         session,
         "identity.status_changed",
@@ -152,6 +149,9 @@ def change_status(
         ins_invalidated=downgrade and before["ins_matricule"] is not None,
         **{"from": current.value, "to": new.value},
         **(event_fields or {}),
+    )
+    audit.record(
+        session, author, "identity.status_changed", "patient", str(patient.id), before, _snapshot(patient)
     )
     session.flush()
     return patient

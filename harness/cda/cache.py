@@ -84,8 +84,17 @@ class SchematronCache:
             _atomic_write(self.xslt_path(key), compiled.xslt)
             _atomic_write(
                 self._index_path(schematron, phase),
-                json.dumps({"schematron": str(schematron.resolve()), "phase": phase, "key": key,
-                            "compiler": COMPILER_VERSION, "files": files}, sort_keys=True, indent=1),
+                json.dumps(
+                    {
+                        "schematron": str(schematron.resolve()),
+                        "phase": phase,
+                        "key": key,
+                        "compiler": COMPILER_VERSION,
+                        "files": files,
+                    },
+                    sort_keys=True,
+                    indent=1,
+                ),
             )
         except OSError:
             pass  # a read-only cache only costs the regeneration next time; validation goes on

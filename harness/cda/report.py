@@ -52,8 +52,10 @@ class CdaReport:
         lines.extend(f"  note: {note}" for note in self.notes)
         lines.append(f"  XML Schema: {'ok' if not self.xsd_errors else f'{len(self.xsd_errors)} error(s)'}")
         lines.extend(f"    line {e.line}: {e.message}" for e in self.xsd_errors)
-        lines.append(f"  Schematron: {len(self.schematrons)} run, {len(self.blocking_failures)} failed assert(s)"
-                     f", {len(self.schematron_failures) - len(self.blocking_failures)} warning(s)")
+        lines.append(
+            f"  Schematron: {len(self.schematrons)} run, {len(self.blocking_failures)} failed assert(s)"
+            f", {len(self.schematron_failures) - len(self.blocking_failures)} warning(s)"
+        )
         for f in self.schematron_failures:
             lines.append(f"    [{f.role or 'error'}] {f.schematron} {f.id or f.pattern} at {f.location}")
             lines.append(f"      {f.text}")

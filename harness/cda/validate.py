@@ -41,8 +41,12 @@ def preload_candidates(xslt: str, schematron: Path) -> list[Path]:
 
 
 class Validator:
-    def __init__(self, cisis_dir: str | Path | None = None, cache_dir: str | Path | None = None,
-                 max_bytes: int = MAX_BYTES) -> None:
+    def __init__(
+        self,
+        cisis_dir: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+        max_bytes: int = MAX_BYTES,
+    ) -> None:
         self.cisis: CisisDir = find_cisis_dir(cisis_dir)
         self.cache = SchematronCache(Path(cache_dir) if cache_dir else None)
         self.max_bytes = max_bytes
@@ -100,8 +104,9 @@ class Validator:
         output = self.executable(schematron).transform_to_string(xdm_node=node)
         return parse_svrl(output or "<empty/>", schematron.rsplit("/", 1)[-1])
 
-    def validate(self, source: str | Path | bytes, name: str | None = None,
-                 profiles: bool = True) -> CdaReport:
+    def validate(
+        self, source: str | Path | bytes, name: str | None = None, profiles: bool = True
+    ) -> CdaReport:
         report = CdaReport(file=name or (str(source) if not isinstance(source, bytes) else "<bytes>"))
         try:
             tree = parse(read_bytes(source, self.max_bytes))
@@ -110,7 +115,9 @@ class Validator:
             return report
         clinical_document = find_clinical_document(tree.getroot())
         if clinical_document is None:
-            report.error = f"not a CDA: root element {tree.getroot().tag} holds no urn:hl7-org:v3 ClinicalDocument"
+            report.error = (
+                f"not a CDA: root element {tree.getroot().tag} holds no urn:hl7-org:v3 ClinicalDocument"
+            )
             return report
         if clinical_document is not tree.getroot():
             report.notes.append("self-presenting document: ClinicalDocument inside " + tree.getroot().tag)

@@ -56,11 +56,17 @@ def detect(clinical_document: etree._Element, schematrons_dir) -> Volet:
         candidate = f"CI-SIS_{name}_{extension}.sch"
         if extension and (schematrons_dir / candidate).is_file():
             return Volet(label, root, extension, candidate)
-        return Volet(label, root, extension, None,
-                     note=f"no schematron {candidate} for this version: profiles only")
+        return Volet(
+            label, root, extension, None, note=f"no schematron {candidate} for this version: profiles only"
+        )
     for root, extension in templates:
         if root == XDS_SD_TEMPLATE:
-            return Volet("N1 (XDS-SD)", root, extension, None,
-                         note="CDA R2 level 1: XML Schema, structuration minimale and the profiles only")
+            return Volet(
+                "N1 (XDS-SD)",
+                root,
+                extension,
+                None,
+                note="CDA R2 level 1: XML Schema, structuration minimale and the profiles only",
+            )
     roots = ", ".join(r for r, _ in templates if r) or "none"
     return Volet(None, None, None, None, note=f"unknown volet (templateIds: {roots}): profiles only")

@@ -168,7 +168,9 @@ def _print_clause(console: Console, clause, depth: int) -> None:
 
 
 def print_diff(diff: RemDiff, out=None) -> None:
-    out = out or sys.stdout  # resolved at call time: a default bound at import would outlive a redirected stdout
+    out = (
+        out or sys.stdout
+    )  # resolved at call time: a default bound at import would outlive a redirected stdout
     print(f"REM {diff.old_version} → {diff.new_version}", file=out)
     if diff.empty:
         print("no difference in requirements, scenarios or proofs", file=out)

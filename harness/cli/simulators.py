@@ -44,7 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("simulators", help="run the national-service simulators on loopback")
     commands = parser.add_subparsers(dest="simulators_command", metavar="SUBCOMMAND", required=True)
     up = commands.add_parser("up", help="start every simulator, print the endpoints, run until Ctrl-C")
-    up.add_argument("--config", type=Path, help="YAML: host, evidence_dir, simulators.<name>.{port,options,faults}")
+    up.add_argument(
+        "--config", type=Path, help="YAML: host, evidence_dir, simulators.<name>.{port,options,faults}"
+    )
     up.add_argument("--json", action="store_true", help="print one JSON line of endpoints once all listen")
     up.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     up.add_argument("--state", type=Path, default=None, help="state file (default: under $XDG_RUNTIME_DIR)")
@@ -79,7 +81,9 @@ def load_config(path: Path | None) -> dict[str, Any]:
             raise CliError(f"{path}: simulators.{name}: expected a mapping")
         for key in section:
             if key not in SIMULATOR_KEYS:
-                raise CliError(f"{path}: simulators.{name}.{key}: unknown key (known: {', '.join(sorted(SIMULATOR_KEYS))})")
+                raise CliError(
+                    f"{path}: simulators.{name}.{key}: unknown key (known: {', '.join(sorted(SIMULATOR_KEYS))})"
+                )
     return data
 
 
@@ -91,11 +95,17 @@ def simulator_class(package: str) -> type | None:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
-            if error.name is not None and (module_name == error.name or module_name.startswith(error.name + ".")):
+            if error.name is not None and (
+                module_name == error.name or module_name.startswith(error.name + ".")
+            ):
                 continue  # that module does not exist here; a missing import *inside* it is a real error
             raise
         for _, value in inspect.getmembers(module, inspect.isclass):
-            if issubclass(value, Simulator) and not inspect.isabstract(value) and value.__module__.startswith(package):
+            if (
+                issubclass(value, Simulator)
+                and not inspect.isabstract(value)
+                and value.__module__.startswith(package)
+            ):
                 return value
     return None
 
@@ -129,8 +139,13 @@ class Stack:
                 options["mss"] = self.running["mss"]
             try:
                 faults = FaultPlan.from_config(section.get("faults") or [])
-                sim = cls(evidence=self.evidence, faults=faults, host=self.host, port=int(section.get("port", 0)),
-                          **options)
+                sim = cls(
+                    evidence=self.evidence,
+                    faults=faults,
+                    host=self.host,
+                    port=int(section.get("port", 0)),
+                    **options,
+                )
                 sim.start()
             except (TypeError, ValueError, OSError, RuntimeError) as error:
                 self.stop()
@@ -170,8 +185,15 @@ class Stack:
 
 def config_snippet(endpoints: dict[str, str]) -> str:
     """Environment lines an editor pastes into their DCC's configuration."""
-    names = {"insi": "INSI_URL", "dmp": "DMP_URL", "mss_smtp": "MSS_SMTP", "psc_issuer": "PSC_ISSUER",
-             "annuaire_fhir": "ANNUAIRE_FHIR_URL", "peer_dcc_bal": "PEER_DCC_BAL", "dpi_gateway_bal": "DPI_GATEWAY_BAL"}
+    names = {
+        "insi": "INSI_URL",
+        "dmp": "DMP_URL",
+        "mss_smtp": "MSS_SMTP",
+        "psc_issuer": "PSC_ISSUER",
+        "annuaire_fhir": "ANNUAIRE_FHIR_URL",
+        "peer_dcc_bal": "PEER_DCC_BAL",
+        "dpi_gateway_bal": "DPI_GATEWAY_BAL",
+    }
     return "\n".join(f"DCC_{names[k]}={v}" for k, v in endpoints.items() if k in names)
 
 
@@ -188,8 +210,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             raise CliError("no simulator could be started")
         endpoints = stack.endpoints()
         state.parent.mkdir(parents=True, exist_ok=True)
-        state.write_text(json.dumps({"pid": os.getpid(), "endpoints": endpoints}, sort_keys=True, indent=2),
-                         encoding="utf-8")
+        state.write_text(
+            json.dumps({"pid": os.getpid(), "endpoints": endpoints}, sort_keys=True, indent=2),
+            encoding="utf-8",
+        )
         if args.json:
             print(json.dumps(endpoints, sort_keys=True), flush=True)
         else:
@@ -231,13 +255,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         recorded = json.loads(state.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise CliError(f"{state}: no running `dcc-recette simulators up` (state file missing or unreadable)") from None
+        raise CliError(
+            f"{state}: no running `dcc-recette simulators up` (state file missing or unreadable)"
+        ) from None
     results = {key: check(key, url) for key, url in sorted(recorded["endpoints"].items()) if "://" in url}
     if args.json:
-        print(json.dumps({k: {"url": recorded["endpoints"][k], "up": v is None, "error": v}
-                          for k, v in results.items()}, sort_keys=True))
+        print(
+            json.dumps(
+                {
+                    k: {"url": recorded["endpoints"][k], "up": v is None, "error": v}
+                    for k, v in results.items()
+                },
+                sort_keys=True,
+            )
+        )
     else:
         for key, error in results.items():
-            print(f"{key:16} {'up  ' if error is None else 'DOWN'} {recorded['endpoints'][key]}"
-                  + ("" if error is None else f"  ({error})"))
+            print(
+                f"{key:16} {'up  ' if error is None else 'DOWN'} {recorded['endpoints'][key]}"
+                + ("" if error is None else f"  ({error})")
+            )
     return 0 if all(v is None for v in results.values()) else 1

@@ -26,8 +26,14 @@ class SimulatorError(RuntimeError):
 class Simulator(ABC):
     name: ClassVar[str] = "simulator"
 
-    def __init__(self, evidence: EvidenceStore | None = None, faults: FaultPlan | None = None,
-                 host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+    def __init__(
+        self,
+        evidence: EvidenceStore | None = None,
+        faults: FaultPlan | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **options: Any,
+    ) -> None:
         self.evidence = evidence if evidence is not None else EvidenceStore()
         self.faults = faults if faults is not None else FaultPlan()
         self.host = host
@@ -83,8 +89,9 @@ class HttpSimulator(Simulator):
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"{self.name}-http",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"{self.name}-http", daemon=True
+        )
         thread.start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not server.started:

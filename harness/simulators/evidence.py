@@ -48,13 +48,24 @@ class EvidenceStore:
         with self._lock:
             return list(self._events)
 
-    def emit(self, source: str, type: str, data: Mapping[str, Any], artifacts: Iterable[str] = (),
-             scenario: str | None = None) -> Event:
+    def emit(
+        self,
+        source: str,
+        type: str,
+        data: Mapping[str, Any],
+        artifacts: Iterable[str] = (),
+        scenario: str | None = None,
+    ) -> Event:
         with self._lock:
             self._seq += 1
             event = Event(
-                id=f"{source}-{self._seq:06d}", seq=self._seq, time=self.clock(), source=source, type=type,
-                data=dict(data), scenario=scenario if scenario is not None else self.current_scenario,
+                id=f"{source}-{self._seq:06d}",
+                seq=self._seq,
+                time=self.clock(),
+                source=source,
+                type=type,
+                data=dict(data),
+                scenario=scenario if scenario is not None else self.current_scenario,
                 artifacts=tuple(artifacts),
             )
             self._events.append(event)

@@ -103,8 +103,11 @@ def _metadata(documents: list[tuple[str, XdmInput]]) -> bytes:
         _slot(extrinsic, "size", [str(len(doc.content))])
         name = etree.SubElement(extrinsic, f"{{{RIM}}}Name")
         etree.SubElement(name, f"{{{RIM}}}LocalizedString", value=doc.title)
-        for scheme, code in ((SCHEME_CLASS, doc.class_code), (SCHEME_TYPE, doc.type_code),
-                             (SCHEME_FORMAT, doc.format_code)):
+        for scheme, code in (
+            (SCHEME_CLASS, doc.class_code),
+            (SCHEME_TYPE, doc.type_code),
+            (SCHEME_FORMAT, doc.format_code),
+        ):
             etree.SubElement(
                 extrinsic,
                 f"{{{RIM}}}Classification",
@@ -132,14 +135,20 @@ def build_xdm(documents: Iterable[XdmInput]) -> bytes:
         (f"{SUBSET}DOC{n:04d}.{'PDF' if d.mime_type == 'application/pdf' else 'XML'}", d)
         for n, d in enumerate(docs, start=1)
     ]
-    index = "<html><body><h1>IHE XDM</h1><ul>" + "".join(
-        f'<li><a href="{p}">{d.title}</a></li>' for p, d in placed
-    ) + "</ul></body></html>\n"
+    index = (
+        "<html><body><h1>IHE XDM</h1><ul>"
+        + "".join(f'<li><a href="{p}">{d.title}</a></li>' for p, d in placed)
+        + "</ul></body></html>\n"
+    )
     readme = "IHE XDM media produced by dcc-recette simulators.\r\nContents: IHE_XDM/SUBSET01/\r\n"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in [("INDEX.HTM", index.encode()), ("README.TXT", readme.encode()),
-                              (METADATA, _metadata(placed)), *((p, d.content) for p, d in placed)]:
+        for name, content in [
+            ("INDEX.HTM", index.encode()),
+            ("README.TXT", readme.encode()),
+            (METADATA, _metadata(placed)),
+            *((p, d.content) for p, d in placed),
+        ]:
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, content)
@@ -172,7 +181,15 @@ def parse_xdm(data: bytes) -> XdmPackage:
     """Reads an XDM zip; raises :class:`XdmError` naming the entry for anything unsafe or missing."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zlib.error, NotImplementedError) as error:
+    except (
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        KeyError,
+        zlib.error,
+        NotImplementedError,
+    ) as error:
         raise XdmError(f"IHE_XDM.zip: not a zip file ({error})") from None
     with archive:
         infos = archive.infolist()
@@ -204,8 +221,15 @@ def parse_xdm(data: bytes) -> XdmPackage:
                 contents[info.filename] = _read_bounded(archive, info, budget)
             except XdmError:
                 raise
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error, ValueError,
-                    KeyError) as error:
+            except (
+                zipfile.BadZipFile,
+                OSError,
+                EOFError,
+                NotImplementedError,
+                zlib.error,
+                ValueError,
+                KeyError,
+            ) as error:
                 raise XdmError(f"zip entry {info.filename!r}: unreadable ({error})") from None
             budget -= len(contents[info.filename])
     try:

@@ -32,8 +32,13 @@ SCHX_NS = "urn:dcc-recette:schematron"  # our helper functions
 XS_NS = "http://www.w3.org/2001/XMLSchema"
 CDA_NS = "urn:hl7-org:v3"
 MAP_NS = "http://www.w3.org/2005/xpath-functions/map"
-_RESERVED = {"xsl": XSL_NS, "svrl": SVRL_NS, "schx": SCHX_NS, "map": MAP_NS,
-             "xml": "http://www.w3.org/XML/1998/namespace"}
+_RESERVED = {
+    "xsl": XSL_NS,
+    "svrl": SVRL_NS,
+    "schx": SCHX_NS,
+    "map": MAP_NS,
+    "xml": "http://www.w3.org/XML/1998/namespace",
+}
 PRELOADED_PARAM = "schx_preloaded"
 
 # document()/doc()/doc-available() go through schx: functions that first look in a map of documents the
@@ -75,6 +80,7 @@ def _route_document_calls(schema: etree._Element) -> None:
             value = element.get(attribute)
             if value and "doc" in value:
                 element.set(attribute, _DOC_CALL.sub(r"schx:\1\2", value))
+
 
 _PATH_FUNCTION = """
 <xsl:function xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:schx="urn:dcc-recette:schematron"
@@ -243,8 +249,13 @@ def build_xslt(schema: etree._Element, source: Path, phase: str | None = None) -
             root.append(_copy(child))
     root.append(etree.fromstring(_PATH_FUNCTION))
     root.extend(etree.fromstring(_DOC_FUNCTIONS))
-    etree.SubElement(root, f"{XSL}key", name="schx-tid", match="*[*:templateId[namespace-uri() = 'urn:hl7-org:v3']]",
-                     use="*:templateId[namespace-uri() = 'urn:hl7-org:v3']/@root")
+    etree.SubElement(
+        root,
+        f"{XSL}key",
+        name="schx-tid",
+        match="*[*:templateId[namespace-uri() = 'urn:hl7-org:v3']]",
+        use="*:templateId[namespace-uri() = 'urn:hl7-org:v3']/@root",
+    )
     seen: set[str] = set()
     # Global lets: schema, phase, then every concrete pattern (active or not, as the ANS files rely on it).
     lets = list(schema.findall(f"{SCH}let")) + list(phase_lets)
@@ -271,7 +282,11 @@ def build_xslt(schema: etree._Element, source: Path, phase: str | None = None) -
         etree.SubElement(output, f"{XSL}apply-templates", select=roots or "/", mode=mode)
         for position, rule in enumerate(rules):
             template = etree.SubElement(
-                root, f"{XSL}template", match=rule.get("context", "/"), mode=mode, priority=str(1000 - position)
+                root,
+                f"{XSL}template",
+                match=rule.get("context", "/"),
+                mode=mode,
+                priority=str(1000 - position),
             )
             for child in rule:
                 if not isinstance(child.tag, str):

@@ -59,23 +59,49 @@ class Directory:
 
 DEFAULT: dict[str, Any] = {
     "organizations": [
-        {"finess": "750000001", "name": "Hôpital Simulé Saint-Louis",
-         "mailboxes": [{"address": "dpi@hopital-simule.mssante.fr", "type": "APP"}]},
-        {"finess": "690000002", "name": "Centre Simulé Léon Bérard",
-         "mailboxes": [{"address": "rcp@dcc-pair.mssante.fr", "type": "APP"}]},
+        {
+            "finess": "750000001",
+            "name": "Hôpital Simulé Saint-Louis",
+            "mailboxes": [{"address": "dpi@hopital-simule.mssante.fr", "type": "APP"}],
+        },
+        {
+            "finess": "690000002",
+            "name": "Centre Simulé Léon Bérard",
+            "mailboxes": [{"address": "rcp@dcc-pair.mssante.fr", "type": "APP"}],
+        },
     ],
     "practitioners": [
-        {"rpps": "10000000001", "family": "MARTIN", "given": "Claire", "savoir_faire": "SM54",
-         "finess_site": "750000001",
-         "mailboxes": [{"address": "claire.martin@hopital-simule.mssante.fr", "type": "PER"}]},
-        {"rpps": "10000000002", "family": "DUPONT", "given": "Jean", "savoir_faire": "SM53",
-         "finess_site": "750000001",
-         "mailboxes": [{"address": "jean.dupont@medecin.mssante.fr", "type": "PER"}]},
-        {"rpps": "10000000003", "family": "LEFÈVRE", "given": "Anne", "savoir_faire": "SM54",
-         "finess_site": "690000002",
-         "mailboxes": [{"address": "anne.lefevre@dcc-pair.mssante.fr", "type": "PER"}]},
-        {"rpps": "10000000004", "family": "BERNARD", "given": "Luc", "profession_code": "10",
-         "mailboxes": [{"address": "cabinet.bernard@medecin.mssante.fr", "type": "CAB"}]},
+        {
+            "rpps": "10000000001",
+            "family": "MARTIN",
+            "given": "Claire",
+            "savoir_faire": "SM54",
+            "finess_site": "750000001",
+            "mailboxes": [{"address": "claire.martin@hopital-simule.mssante.fr", "type": "PER"}],
+        },
+        {
+            "rpps": "10000000002",
+            "family": "DUPONT",
+            "given": "Jean",
+            "savoir_faire": "SM53",
+            "finess_site": "750000001",
+            "mailboxes": [{"address": "jean.dupont@medecin.mssante.fr", "type": "PER"}],
+        },
+        {
+            "rpps": "10000000003",
+            "family": "LEFÈVRE",
+            "given": "Anne",
+            "savoir_faire": "SM54",
+            "finess_site": "690000002",
+            "mailboxes": [{"address": "anne.lefevre@dcc-pair.mssante.fr", "type": "PER"}],
+        },
+        {
+            "rpps": "10000000004",
+            "family": "BERNARD",
+            "given": "Luc",
+            "profession_code": "10",
+            "mailboxes": [{"address": "cabinet.bernard@medecin.mssante.fr", "type": "CAB"}],
+        },
     ],
 }
 
@@ -102,18 +128,27 @@ def from_mapping(data: dict[str, Any], name: str = "<annuaire>") -> Directory:
         for key in ("family", "given"):
             if not item.get(key):
                 raise DirectoryError(f"{where}.{key}: missing")
-        practitioners.append(Practitioner(
-            rpps=rpps, family=str(item["family"]), given=str(item["given"]),
-            profession_code=str(item.get("profession_code", "10")), savoir_faire=item.get("savoir_faire"),
-            civilite=str(item.get("civilite", "DR")), finess_site=item.get("finess_site"),
-            mailboxes=_mailboxes(item.get("mailboxes"), where)))
+        practitioners.append(
+            Practitioner(
+                rpps=rpps,
+                family=str(item["family"]),
+                given=str(item["given"]),
+                profession_code=str(item.get("profession_code", "10")),
+                savoir_faire=item.get("savoir_faire"),
+                civilite=str(item.get("civilite", "DR")),
+                finess_site=item.get("finess_site"),
+                mailboxes=_mailboxes(item.get("mailboxes"), where),
+            )
+        )
     organizations = []
     for n, item in enumerate(data.get("organizations") or []):
         where = f"{name}: organizations[{n}]"
         finess = str(item.get("finess", ""))
         if not (finess.isalnum() and len(finess) == 9):
             raise DirectoryError(f"{where}.finess: {finess!r} is not 9 characters")
-        organizations.append(Organization(finess, str(item.get("name", "")), _mailboxes(item.get("mailboxes"), where)))
+        organizations.append(
+            Organization(finess, str(item.get("name", "")), _mailboxes(item.get("mailboxes"), where))
+        )
     return Directory(tuple(practitioners), tuple(organizations))
 
 

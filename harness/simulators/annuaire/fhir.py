@@ -19,7 +19,9 @@ IDNST = "urn:oid:1.2.250.1.71.4.2.2"
 RPPS = "https://rpps.esante.gouv.fr"
 FINESS = "https://finess.esante.gouv.fr"
 PAGE_SIZE = 50
-MAILBOX_EXT = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata"
+MAILBOX_EXT = (
+    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata"
+)
 PROFESSION_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante"
 RESOURCES = ("Practitioner", "PractitionerRole", "Organization")
 PARAMS = {"identifier", "mailbox-mss", "name", "_id"}
@@ -35,19 +37,32 @@ class SearchError(ValueError):
 
 
 def outcome(message: str, code: str = "invalid", severity: str = "error") -> dict[str, Any]:
-    return {"resourceType": "OperationOutcome",
-            "issue": [{"severity": severity, "code": code, "diagnostics": message}]}
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "diagnostics": message}],
+    }
 
 
 def _telecom(boxes: tuple[Mailbox, ...]) -> list[dict[str, Any]]:
-    return [{"system": "email", "value": b.address,
-             "extension": [{"url": MAILBOX_EXT, "extension": [{"url": "type", "valueCodeableConcept": {
-                 "coding": [{"code": b.type}]}}]}]} for b in boxes]
+    return [
+        {
+            "system": "email",
+            "value": b.address,
+            "extension": [
+                {
+                    "url": MAILBOX_EXT,
+                    "extension": [{"url": "type", "valueCodeableConcept": {"coding": [{"code": b.type}]}}],
+                }
+            ],
+        }
+        for b in boxes
+    ]
 
 
 def practitioner(p: Practitioner) -> dict[str, Any]:
     return {
-        "resourceType": "Practitioner", "id": p.idnat,
+        "resourceType": "Practitioner",
+        "id": p.idnat,
         "identifier": [
             {"system": IDNPS, "value": p.idnat, "type": {"coding": [{"code": "IDNPS"}]}},
             {"system": RPPS, "value": p.rpps, "type": {"coding": [{"code": "RPPS"}]}},
@@ -61,7 +76,9 @@ def practitioner(p: Practitioner) -> dict[str, Any]:
 
 def role(p: Practitioner) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "resourceType": "PractitionerRole", "id": f"role-{p.idnat}", "active": True,
+        "resourceType": "PractitionerRole",
+        "id": f"role-{p.idnat}",
+        "active": True,
         "identifier": [{"system": IDNPS, "value": p.idnat}],
         "practitioner": {"reference": f"Practitioner/{p.idnat}"},
         "code": [{"coding": [{"system": PROFESSION_SYSTEM, "code": p.profession_code}]}],
@@ -76,7 +93,10 @@ def role(p: Practitioner) -> dict[str, Any]:
 
 def organization(o: Organization) -> dict[str, Any]:
     return {
-        "resourceType": "Organization", "id": o.idnat, "active": True, "name": o.name,
+        "resourceType": "Organization",
+        "id": o.idnat,
+        "active": True,
+        "name": o.name,
         "identifier": [{"system": IDNST, "value": o.idnat}, {"system": FINESS, "value": o.finess}],
         "telecom": _telecom(o.mailboxes),
     }
@@ -141,7 +161,9 @@ def all_resources(directory: Directory, kind: str) -> list[dict[str, Any]]:
 def search(directory: Directory, kind: str, params: list[tuple[str, str]], base: str) -> dict[str, Any]:
     """A searchset Bundle, or :class:`SearchError`."""
     if kind not in RESOURCES:
-        raise SearchError(f"resource type {kind!r} is not served (one of {', '.join(RESOURCES)})", 404, "not-supported")
+        raise SearchError(
+            f"resource type {kind!r} is not served (one of {', '.join(RESOURCES)})", 404, "not-supported"
+        )
     count, offset = PAGE_SIZE, 0
     criteria: list[tuple[str, str, list[str]]] = []
     for key, value in params:
@@ -152,27 +174,39 @@ def search(directory: Directory, kind: str, params: list[tuple[str, str]], base:
             offset = _integer(key, value, 0, 10**6)
         elif param in PARAMS and modifier in ("", "contains", "exact"):
             if param == "name" and kind == "PractitionerRole":
-                raise SearchError("parameter 'name' is not supported on PractitionerRole", 400, "not-supported")
+                raise SearchError(
+                    "parameter 'name' is not supported on PractitionerRole", 400, "not-supported"
+                )
             if not value:
                 raise SearchError(f"parameter {key!r}: empty value")
             criteria.append((param, modifier, value.split(",")))
         else:
-            raise SearchError(f"unknown search parameter {key!r} for {kind} (known: {', '.join(sorted(PARAMS | CONTROL))})",
-                              400, "not-supported")
+            raise SearchError(
+                f"unknown search parameter {key!r} for {kind} (known: {', '.join(sorted(PARAMS | CONTROL))})",
+                400,
+                "not-supported",
+            )
     matched = [r for r in all_resources(directory, kind) if all(_matches(r, p, m, v) for p, m, v in criteria)]
-    page = matched[offset:offset + count]
+    page = matched[offset : offset + count]
     query = "&".join(f"{k}={v}" for k, v in params if k not in CONTROL)
+
     def link(relation: str, at: int) -> dict[str, str]:
         tail = f"{query}&" if query else ""
         return {"relation": relation, "url": f"{base}/{kind}?{tail}_count={count}&_getpagesoffset={at}"}
+
     links = [link("self", offset)]
     if offset + count < len(matched):
         links.append(link("next", offset + count))
     if offset > 0:
         links.append(link("previous", max(offset - count, 0)))
     return {
-        "resourceType": "Bundle", "type": "searchset", "total": len(matched), "link": links,
-        "entry": [{"fullUrl": f"{base}/{kind}/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in page],
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(matched),
+        "link": links,
+        "entry": [
+            {"fullUrl": f"{base}/{kind}/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in page
+        ],
     }
 
 

@@ -16,8 +16,9 @@ class AnnuaireSimulator(HttpSimulator):
 
     name = "annuaire"
 
-    def __init__(self, evidence: Any = None, faults: Any = None, host: str = "127.0.0.1", port: int = 0,
-                 **options: Any) -> None:
+    def __init__(
+        self, evidence: Any = None, faults: Any = None, host: str = "127.0.0.1", port: int = 0, **options: Any
+    ) -> None:
         data = options.pop("annuaire_data", None)
         self.directory: Directory = from_mapping(data, "<options>") if isinstance(data, dict) else load(data)
         self.api_key: str = str(options.pop("api_key", "") or "")

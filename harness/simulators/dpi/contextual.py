@@ -34,9 +34,18 @@ class ContextualCallError(ValueError):
     """A contextual-call token refused; the message names the claim."""
 
 
-def issue_token(*, secret: str, issuer: str, audience: str, user: dict[str, Any], patient: dict[str, Any],
-                mode: str = "open", ttl: int = DEFAULT_TTL_S, now: float | None = None,
-                jti: str | None = None) -> tuple[str, dict[str, Any]]:
+def issue_token(
+    *,
+    secret: str,
+    issuer: str,
+    audience: str,
+    user: dict[str, Any],
+    patient: dict[str, Any],
+    mode: str = "open",
+    ttl: int = DEFAULT_TTL_S,
+    now: float | None = None,
+    jti: str | None = None,
+) -> tuple[str, dict[str, Any]]:
     if mode not in MODES:
         raise ContextualCallError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
     if not user.get("idnat"):
@@ -45,8 +54,16 @@ def issue_token(*, secret: str, issuer: str, audience: str, user: dict[str, Any]
         raise ContextualCallError("patient: an INS or an IPP is required")
     issued = int(now if now is not None else time.time())
     claims = {
-        "iss": issuer, "aud": audience, "iat": issued, "nbf": issued, "exp": issued + ttl,
-        "jti": jti or str(uuid.uuid4()), "sub": user["idnat"], "user": user, "patient": patient, "mode": mode,
+        "iss": issuer,
+        "aud": audience,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl,
+        "jti": jti or str(uuid.uuid4()),
+        "sub": user["idnat"],
+        "user": user,
+        "patient": patient,
+        "mode": mode,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM), claims
 
@@ -55,12 +72,25 @@ def contextual_url(dcc_base: str, token: str) -> str:
     return f"{dcc_base.rstrip('/')}/contextual?{urlencode({'token': token})}"
 
 
-def verify_token(token: str, *, secret: str, audience: str, used_jti: MutableSet[str],
-                 clock: Callable[[], float] = time.time, leeway: int = 5) -> dict[str, Any]:
+def verify_token(
+    token: str,
+    *,
+    secret: str,
+    audience: str,
+    used_jti: MutableSet[str],
+    clock: Callable[[], float] = time.time,
+    leeway: int = 5,
+) -> dict[str, Any]:
     """Signature, audience, expiry and single use; raises :class:`ContextualCallError` naming the claim."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=audience, leeway=leeway,
-                            options={"require": ["exp", "iat", "jti", "sub", "aud", "iss"], "verify_exp": False})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            leeway=leeway,
+            options={"require": ["exp", "iat", "jti", "sub", "aud", "iss"], "verify_exp": False},
+        )
     except jwt.InvalidAudienceError:
         raise ContextualCallError("aud: not this DCC") from None
     except jwt.MissingRequiredClaimError as error:

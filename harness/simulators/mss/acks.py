@@ -66,12 +66,18 @@ def build_dsn(original: EmailMessage, recipients: list[str], return_to: str) -> 
         "message/delivery-status",
         _header_block(original),
     )
-    return _envelope(report, f"MAILER-DAEMON@{REPORTING_MTA}", return_to,
-                     "Delivery Status Notification (Success)", str(original.get("Message-ID", "")))
+    return _envelope(
+        report,
+        f"MAILER-DAEMON@{REPORTING_MTA}",
+        return_to,
+        "Delivery Status Notification (Success)",
+        str(original.get("Message-ID", "")),
+    )
 
 
-def build_mdn(original: EmailMessage, recipient: str, return_to: str, error_code: int | None,
-              error: str | None) -> EmailMessage:
+def build_mdn(
+    original: EmailMessage, recipient: str, return_to: str, error_code: int | None, error: str | None
+) -> EmailMessage:
     """MDN ``processed`` when integration succeeded, ``processed/error`` with code 900–906 otherwise."""
     original_id = str(original.get("Message-ID", ""))
     lines = [
@@ -89,8 +95,13 @@ def build_mdn(original: EmailMessage, recipient: str, return_to: str, error_code
         lines.append(f"Error: {error_code} {ERROR_TEXT[error_code]}: {error}")
         subject = f"[KO Intégration système !][{error_code}] {original.get('Subject', '')}"
         human = f"Integration failed ({error_code} {ERROR_TEXT[error_code]}): {error}\r\n"
-    report = _report("disposition-notification", human, ("\r\n".join(lines) + "\r\n").encode(),
-                     "message/disposition-notification", _header_block(original))
+    report = _report(
+        "disposition-notification",
+        human,
+        ("\r\n".join(lines) + "\r\n").encode(),
+        "message/disposition-notification",
+        _header_block(original),
+    )
     return _envelope(report, recipient, return_to, subject, original_id)
 
 

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from lxml import etree
 
 NS = {"cda": "urn:hl7-org:v3"}
-INS_OIDS = frozenset({"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"})
+INS_OIDS = frozenset(
+    {"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"}
+)
 STATUS_SECTION = "1.2.250.1.213.1.1.2.35"  # FR-Statut-du-document
 # jdv-statut-document-cisis (1.2.250.1.213.1.1.5.93), SNOMED CT
 STATUS_CODES = {
@@ -19,7 +21,12 @@ STATUS_CODES = {
     "9571008": "valide",
     "29179001": "cloture",
 }
-STATUS_DISPLAY = {"en_cours": "en cours d'exécution", "complete": "réalisé", "valide": "approuvé", "cloture": "clôturé"}
+STATUS_DISPLAY = {
+    "en_cours": "en cours d'exécution",
+    "complete": "réalisé",
+    "valide": "approuvé",
+    "cloture": "clôturé",
+}
 # FR-Document-PDF-copie section, or any observationMedia carrying a PDF (NATIONAL-SERVICES §6)
 PDF_COPY_XPATH = (
     "cda:component/cda:structuredBody//cda:section[cda:templateId/@root='1.2.250.1.213.1.1.2.243']"
@@ -84,7 +91,9 @@ def read_header(tree: etree._ElementTree) -> CdaHeader:
             ins, oid = ident.get("extension"), ident.get("root")
             break
     status_code = doc.xpath(f"string({STATUS_XPATH}/@code)", namespaces=NS)
-    custodian = doc.find("cda:custodian/cda:assignedCustodian/cda:representedCustodianOrganization/cda:id", NS)
+    custodian = doc.find(
+        "cda:custodian/cda:assignedCustodian/cda:representedCustodianOrganization/cda:id", NS
+    )
     if doc.find("cda:component/cda:nonXMLBody", NS) is not None:
         level = "cda_n1"
     elif doc.xpath(PDF_COPY_XPATH, namespaces=NS):
@@ -92,8 +101,9 @@ def read_header(tree: etree._ElementTree) -> CdaHeader:
     else:
         level = "cda_n3"
     patient = "cda:recordTarget/cda:patientRole/cda:patient"
-    family = (doc.xpath(f"string({patient}/cda:name/cda:family[@qualifier='BR'])", namespaces=NS)
-              or doc.xpath(f"string({patient}/cda:name/cda:family)", namespaces=NS))
+    family = doc.xpath(f"string({patient}/cda:name/cda:family[@qualifier='BR'])", namespaces=NS) or doc.xpath(
+        f"string({patient}/cda:name/cda:family)", namespaces=NS
+    )
     birth = doc.xpath(f"string({patient}/cda:birthTime/@value)", namespaces=NS)
     return CdaHeader(
         level=level,

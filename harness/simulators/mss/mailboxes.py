@@ -52,7 +52,9 @@ def classify(address: str, known: dict[str, MailboxType], pdc: str, strict: bool
         return MailboxType.PDC
     if domain == PATIENT_DOMAIN:
         if not _INS.match(local):
-            raise AddressRefused(f"550 5.1.1 <{address}>: a patient mailbox is the 15-character INS matricule")
+            raise AddressRefused(
+                f"550 5.1.1 <{address}>: a patient mailbox is the 15-character INS matricule"
+            )
         return MailboxType.PATIENT
     if address in known:
         return known[address]

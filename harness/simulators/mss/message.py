@@ -67,7 +67,10 @@ def parse_message(raw: bytes) -> EmailMessage:
 def _xdm_part(message: EmailMessage) -> bytes | None:
     for part in message.walk():
         name = (part.get_filename() or "").strip()
-        if name.upper() == "IHE_XDM.ZIP" or part.get_content_type() in {"application/zip", "application/x-zip-compressed"}:
+        if name.upper() == "IHE_XDM.ZIP" or part.get_content_type() in {
+            "application/zip",
+            "application/x-zip-compressed",
+        }:
             payload = part.get_payload(decode=True)
             if not isinstance(payload, bytes):
                 raise MessageRefused(f"554 5.6.0 attachment {name or 'IHE_XDM.zip'}: undecodable")
@@ -75,8 +78,13 @@ def _xdm_part(message: EmailMessage) -> bytes | None:
     return None
 
 
-def analyse(raw: bytes, recipients: list[str], *, authorised_senders: frozenset[str] | None = None,
-            known_patients: frozenset[str] | None = None) -> Analysis:
+def analyse(
+    raw: bytes,
+    recipients: list[str],
+    *,
+    authorised_senders: frozenset[str] | None = None,
+    known_patients: frozenset[str] | None = None,
+) -> Analysis:
     message = parse_message(raw)
     subject = str(message.get("Subject", ""))
     mss_headers = {k: str(v) for k, v in message.items() if k.lower().startswith("x-mss-")}
@@ -105,8 +113,12 @@ def _fail(analysis: Analysis, code: int, why: str) -> None:
         analysis.error_code, analysis.error = code, why
 
 
-def _check(analysis: Analysis, recipients: list[str], authorised: frozenset[str] | None,
-           known_patients: frozenset[str] | None) -> None:
+def _check(
+    analysis: Analysis,
+    recipients: list[str],
+    authorised: frozenset[str] | None,
+    known_patients: frozenset[str] | None,
+) -> None:
     header_ins = next((v for k, v in analysis.mss_headers.items() if k.lower() == "x-mss-ins"), None)
     if analysis.xdm is None:
         _fail(analysis, 906, "no IHE_XDM.zip attachment")
@@ -130,8 +142,12 @@ def _check(analysis: Analysis, recipients: list[str], authorised: frozenset[str]
         cda_ins = cda_ins or header.ins
         document_summary = next(d for d in analysis.documents if d["path"] == document.path)
         document_summary.update(
-            {"document_id": header.document_id, "set_id": header.set_id, "version": header.version,
-             "status": header.status}
+            {
+                "document_id": header.document_id,
+                "set_id": header.set_id,
+                "version": header.version,
+                "status": header.status,
+            }
         )
     analysis.patient_ins = cda_ins or header_ins
     analysis.facts = _facts(analysis, headers)
@@ -179,6 +195,7 @@ def _facts(analysis: Analysis, headers: list) -> dict[str, object]:
         "matricule_in_cda": any(h.ins for h in headers),
         "identity_status": "qualifiee" if any(h.ins for h in headers) else None,
         "patients": len({h.ins or h.family for h in headers if h.ins or h.family}),
-        "subject_matches_patient": bool(first) and _subject_matches(analysis.subject, first.family, first.birth_date),
+        "subject_matches_patient": bool(first)
+        and _subject_matches(analysis.subject, first.family, first.birth_date),
         "xdm_complete": True,  # parse_xdm refuses an archive without INDEX.HTM, README.TXT, METADATA.XML
     }

@@ -31,8 +31,17 @@ from harness.simulators.mss.message import Analysis, MessageRefused, analyse
 SOURCE = "mss"
 MAX_MESSAGE_BYTES = 30 * 1024 * 1024
 MAX_FAULT_DELAY_S = 30.0
-OPTIONS = frozenset({"mailboxes", "pdc_address", "strict_mailboxes", "return_smtp", "authorised_senders",
-                     "known_patients", "always_dsn"})
+OPTIONS = frozenset(
+    {
+        "mailboxes",
+        "pdc_address",
+        "strict_mailboxes",
+        "return_smtp",
+        "authorised_senders",
+        "known_patients",
+        "always_dsn",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -112,13 +121,15 @@ class _Handler:
             return "421 4.4.2 connection dropped (injected fault)"  # never reaches the client
         return None
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         session.host_name = hostname
         return [*responses[:-1], "250-DSN", responses[-1]]
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         try:
             kind = classify(address, self.sim.known_mailboxes, self.sim.pdc_address, self.sim.strict)
         except AddressRefused as refused:
@@ -151,11 +162,14 @@ class MssSimulator(Simulator):
 
     name = "mss"
 
-    def __init__(self, evidence: Any = None, faults: Any = None, host: str = "127.0.0.1", port: int = 0,
-                 **options: Any) -> None:
+    def __init__(
+        self, evidence: Any = None, faults: Any = None, host: str = "127.0.0.1", port: int = 0, **options: Any
+    ) -> None:
         unknown = set(options) - OPTIONS
         if unknown:
-            raise ValueError(f"mss: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(OPTIONS))})")
+            raise ValueError(
+                f"mss: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(OPTIONS))})"
+            )
         super().__init__(evidence=evidence, faults=faults, host=host, port=port, **options)
         self.known_mailboxes = {
             k.lower(): MailboxType(v) for k, v in dict(options.get("mailboxes") or {}).items()
@@ -180,8 +194,14 @@ class MssSimulator(Simulator):
         if self._controller is not None:
             return self
         self._controller = _Controller(
-            _Handler(self), hostname=self.host, port=self.port or 0, data_size_limit=MAX_MESSAGE_BYTES,
-            enable_SMTPUTF8=True, decode_data=False, ready_timeout=10.0, server_hostname="mss-simulator",
+            _Handler(self),
+            hostname=self.host,
+            port=self.port or 0,
+            data_size_limit=MAX_MESSAGE_BYTES,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            ready_timeout=10.0,
+            server_hostname="mss-simulator",
         )
         self._controller.start()
         self.port = self._controller.port
@@ -197,8 +217,9 @@ class MssSimulator(Simulator):
         return f"smtp://{self.host}:{self.port}"
 
     # -- mailboxes -------------------------------------------------------------------------------------------
-    def add_mailbox(self, address: str, kind: MailboxType | str = MailboxType.APP,
-                    listener: Listener | None = None) -> None:
+    def add_mailbox(
+        self, address: str, kind: MailboxType | str = MailboxType.APP, listener: Listener | None = None
+    ) -> None:
         """Registers a mailbox; a listener (peer DCC, hospital record) is called for each mail it receives."""
         with self._lock:
             self.known_mailboxes[address.lower()] = MailboxType(kind)
@@ -221,7 +242,9 @@ class MssSimulator(Simulator):
         types: dict[str, MailboxType] = {}
         for address in recipients:
             try:
-                types[address.lower()] = classify(address, self.known_mailboxes, self.pdc_address, self.strict)
+                types[address.lower()] = classify(
+                    address, self.known_mailboxes, self.pdc_address, self.strict
+                )
             except AddressRefused as refused:
                 return refused.reply
             envelope.rcpt_tos.append(address)
@@ -236,15 +259,30 @@ class MssSimulator(Simulator):
         sender = str(envelope.mail_from or "").strip("<>")  # "<>": the null reverse-path of a DSN/MDN
         eml_path = self.evidence.store(SOURCE, "received.eml", raw)
         try:
-            analysis = analyse(raw, recipients, authorised_senders=self.authorised_senders,
-                               known_patients=self.known_patients)
+            analysis = analyse(
+                raw,
+                recipients,
+                authorised_senders=self.authorised_senders,
+                known_patients=self.known_patients,
+            )
         except MessageRefused as refused:
             self.evidence.emit(
-                SOURCE, "mss.message_received",
-                {"message_id": None, "from": sender, "to": recipients, "to_address": recipients[0].lower() if recipients else None,
-                 "mailbox_types": [str(t) for t in types],
-                 "subject": None, "headers": {}, "patient_ins": None, "xdm": None, "accepted": False,
-                 "error": refused.reply, "error_code": None},
+                SOURCE,
+                "mss.message_received",
+                {
+                    "message_id": None,
+                    "from": sender,
+                    "to": recipients,
+                    "to_address": recipients[0].lower() if recipients else None,
+                    "mailbox_types": [str(t) for t in types],
+                    "subject": None,
+                    "headers": {},
+                    "patient_ins": None,
+                    "xdm": None,
+                    "accepted": False,
+                    "error": refused.reply,
+                    "error_code": None,
+                },
                 artifacts=(eml_path,),
             )
             return refused.reply
@@ -252,11 +290,19 @@ class MssSimulator(Simulator):
         if analysis.xdm_bytes is not None:
             artifacts.append(self.evidence.store(SOURCE, "IHE_XDM.zip", analysis.xdm_bytes))
         common = {
-            "message_id": analysis.message_id, "from": sender, "to": recipients, "subject": analysis.subject,
-            "headers": dict(sorted(analysis.mss_headers.items())), "patient_ins": analysis.patient_ins,
+            "message_id": analysis.message_id,
+            "from": sender,
+            "to": recipients,
+            "subject": analysis.subject,
+            "headers": dict(sorted(analysis.mss_headers.items())),
+            "patient_ins": analysis.patient_ins,
             "xdm": None if analysis.xdm is None else {"documents": analysis.documents},
-            "accepted": True, "error": analysis.error, "error_code": analysis.error_code,
-            "document_id": None, "xdm_complete": False, **analysis.facts,
+            "accepted": True,
+            "error": analysis.error,
+            "error_code": analysis.error_code,
+            "document_id": None,
+            "xdm_complete": False,
+            **analysis.facts,
         }
         # One event per recipient: rules correlate a delivery with the recipient the DCC meant (to_address).
         for rcpt, kind in zip(recipients, types, strict=True):
@@ -264,10 +310,12 @@ class MssSimulator(Simulator):
                 seen = self._seen_ids.setdefault(rcpt.lower(), set())
                 duplicate = bool(analysis.message_id) and analysis.message_id in seen
                 seen.add(analysis.message_id)
-            self.evidence.emit(SOURCE, "mss.message_received",
-                               {**common, "to_address": rcpt.lower(), "mailbox_types": [str(kind)],
-                                "duplicate": duplicate},
-                               artifacts=tuple(artifacts))
+            self.evidence.emit(
+                SOURCE,
+                "mss.message_received",
+                {**common, "to_address": rcpt.lower(), "mailbox_types": [str(kind)], "duplicate": duplicate},
+                artifacts=tuple(artifacts),
+            )
         listeners: list[tuple[Listener, Delivered]] = []
         with self._lock:
             for rcpt, kind in zip(recipients, types, strict=True):
@@ -279,11 +327,14 @@ class MssSimulator(Simulator):
             listener(delivered)
         return "250 2.0.0 OK: queued as " + (analysis.message_id or "message")
 
-    def _acknowledge(self, analysis: Analysis, recipients: list[str], sender: str, envelope: Envelope) -> None:
+    def _acknowledge(
+        self, analysis: Analysis, recipients: list[str], sender: str, envelope: Envelope
+    ) -> None:
         if not sender:
             return  # null reverse-path (a DSN or MDN itself): never acknowledge, RFC 3461 §5.2
-        wants_dsn = self.always_dsn or any(o.startswith("NOTIFY=") and "SUCCESS" in o
-                                           for o in getattr(envelope, "dsn_rcpt", []))
+        wants_dsn = self.always_dsn or any(
+            o.startswith("NOTIFY=") and "SUCCESS" in o for o in getattr(envelope, "dsn_rcpt", [])
+        )
         if wants_dsn:
             self._send(build_dsn(analysis.message, recipients, sender), analysis.message_id, "dsn", None)
         notify = analysis.message.get("Disposition-Notification-To")
@@ -309,9 +360,15 @@ class MssSimulator(Simulator):
             with self._lock:
                 self.outbox.append(ack)
         self.evidence.emit(
-            SOURCE, "mss.ack_sent",
-            {"message_id": message_id, "original_message_id": message_id, "kind": kind, "code": code,
-             "to": str(ack["To"]),
-             "delivered_to": delivered_to},
+            SOURCE,
+            "mss.ack_sent",
+            {
+                "message_id": message_id,
+                "original_message_id": message_id,
+                "kind": kind,
+                "code": code,
+                "to": str(ack["To"]),
+                "delivered_to": delivered_to,
+            },
             artifacts=(path,),
         )

@@ -41,8 +41,9 @@ def _child(parent: etree._Element, tag: str, before: tuple[str, ...] = ()) -> et
     return element
 
 
-def validate_frcp(content: bytes, *, custodian_finess: str, custodian_name: str, now: datetime | None = None
-                  ) -> tuple[bytes, CdaHeader, CdaHeader]:
+def validate_frcp(
+    content: bytes, *, custodian_finess: str, custodian_name: str, now: datetime | None = None
+) -> tuple[bytes, CdaHeader, CdaHeader]:
     """The validated next version of an FRCP au statut « complété », with the header before and after.
 
     Raises :class:`CdaError` naming the XPath when the document is not an FRCP or not « complété »."""
@@ -54,8 +55,10 @@ def validate_frcp(content: bytes, *, custodian_finess: str, custodian_name: str,
     if before.set_id is None or before.version is None:
         raise CdaError("/ClinicalDocument/setId, versionNumber: required to issue a new version")
     if before.status != "complete":
-        raise CdaError(f"section[templateId/@root='{STATUS_SECTION}']: statut {before.status!r}, an FRCP is "
-                       "exchanged between DCC only au statut « complété » (§2.1.4)")
+        raise CdaError(
+            f"section[templateId/@root='{STATUS_SECTION}']: statut {before.status!r}, an FRCP is "
+            "exchanged between DCC only au statut « complété » (§2.1.4)"
+        )
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S+0000")
     version = before.version + 1
     old_id = doc.find("cda:id", NS)

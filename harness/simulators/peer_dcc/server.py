@@ -42,8 +42,9 @@ class PeerDccSimulator(HttpSimulator):
 
     name = "peer-dcc"
 
-    def __init__(self, evidence: Any = None, faults: Any = None, host: str = "127.0.0.1", port: int = 0,
-                 **options: Any) -> None:
+    def __init__(
+        self, evidence: Any = None, faults: Any = None, host: str = "127.0.0.1", port: int = 0, **options: Any
+    ) -> None:
         self.mss = options.pop("mss", None)
         self.address = str(options.pop("address", DEFAULT_ADDRESS)).lower()
         self.return_address: str | None = options.pop("return_address", None)
@@ -67,7 +68,9 @@ class PeerDccSimulator(HttpSimulator):
 
         @app.get("/frcp")
         async def frcp() -> JSONResponse:
-            return JSONResponse({"address": self.address, "received": self.received, "returned": self.returned})
+            return JSONResponse(
+                {"address": self.address, "received": self.received, "returned": self.returned}
+            )
 
         return app
 
@@ -109,51 +112,100 @@ class PeerDccSimulator(HttpSimulator):
 
     def handle(self, delivered: Any) -> None:
         analysis = delivered.analysis
-        documents = [] if analysis.xdm is None else [d for d in analysis.xdm.documents if d.mime_type == "text/xml"]
+        documents = (
+            [] if analysis.xdm is None else [d for d in analysis.xdm.documents if d.mime_type == "text/xml"]
+        )
         if not documents:
-            self.evidence.emit(SOURCE, "peer.frcp_received", {
-                "document_id": None, "set_id": None, "version": None, "status": None, "accepted": False,
-                "error": "no CDA document in the mail", "from": delivered.sender}, artifacts=delivered.artifacts)
+            self.evidence.emit(
+                SOURCE,
+                "peer.frcp_received",
+                {
+                    "document_id": None,
+                    "set_id": None,
+                    "version": None,
+                    "status": None,
+                    "accepted": False,
+                    "error": "no CDA document in the mail",
+                    "from": delivered.sender,
+                },
+                artifacts=delivered.artifacts,
+            )
             return
         for document in documents:
             try:
-                validated, before, after = validate_frcp(document.content, custodian_finess=self.finess,
-                                                         custodian_name=self.organization)
+                validated, before, after = validate_frcp(
+                    document.content, custodian_finess=self.finess, custodian_name=self.organization
+                )
             except CdaError as error:
-                self.evidence.emit(SOURCE, "peer.frcp_received", {
-                    "document_id": None, "set_id": None, "version": None, "status": None, "accepted": False,
-                    "error": str(error), "from": delivered.sender}, artifacts=delivered.artifacts)
+                self.evidence.emit(
+                    SOURCE,
+                    "peer.frcp_received",
+                    {
+                        "document_id": None,
+                        "set_id": None,
+                        "version": None,
+                        "status": None,
+                        "accepted": False,
+                        "error": str(error),
+                        "from": delivered.sender,
+                    },
+                    artifacts=delivered.artifacts,
+                )
                 self.received.append({"accepted": False, "error": str(error)})
                 continue
-            record = {"document_id": before.document_id, "set_id": before.set_id, "version": before.version,
-                      "status": before.status, "patient_ins": before.ins}
+            record = {
+                "document_id": before.document_id,
+                "set_id": before.set_id,
+                "version": before.version,
+                "status": before.status,
+                "patient_ins": before.ins,
+            }
             self.received.append({**record, "accepted": True})
-            self.evidence.emit(SOURCE, "peer.frcp_received", {**record, "accepted": True, "error": None,
-                                                               "from": delivered.sender},
-                               artifacts=delivered.artifacts)
+            self.evidence.emit(
+                SOURCE,
+                "peer.frcp_received",
+                {**record, "accepted": True, "error": None, "from": delivered.sender},
+                artifacts=delivered.artifacts,
+            )
             self._return(validated, after, delivered.sender, analysis, before.version)
 
-    def _return(self, cda: bytes, header: Any, sender: str, analysis: Any, previous_version: int | None) -> None:
+    def _return(
+        self, cda: bytes, header: Any, sender: str, analysis: Any, previous_version: int | None
+    ) -> None:
         to = self.return_address or sender
         fault = self.faults.take("return") if self.faults is not None else None
         if fault is not None:
             mode = FaultMode(fault.mode)
             self.evidence.emit(SOURCE, "peer.fault_injected", {"operation": "return", "mode": str(mode)})
             if mode in (FaultMode.REFUSE, FaultMode.ERROR_5XX, FaultMode.DROP):
-                record = {"document_id": header.document_id, "set_id": header.set_id, "version": header.version,
-                          "previous_version": previous_version, "custodian": header.custodian,
-                          "status": header.status, "to": to, "result": "failure",
-                          "error": f"not returned (injected fault {mode})"}
+                record = {
+                    "document_id": header.document_id,
+                    "set_id": header.set_id,
+                    "version": header.version,
+                    "previous_version": previous_version,
+                    "custodian": header.custodian,
+                    "status": header.status,
+                    "to": to,
+                    "result": "failure",
+                    "error": f"not returned (injected fault {mode})",
+                }
                 self.returned.append(record)
                 self.evidence.emit(SOURCE, "peer.frcp_returned", record)
                 return
             if mode in (FaultMode.TIMEOUT, FaultMode.SLOW):
-                time.sleep(min(fault.delay_s or (10.0 if mode is FaultMode.TIMEOUT else 1.0), MAX_FAULT_DELAY_S))
+                time.sleep(
+                    min(fault.delay_s or (10.0 if mode is FaultMode.TIMEOUT else 1.0), MAX_FAULT_DELAY_S)
+                )
             if mode is FaultMode.MALFORMED:
                 cda = cda[: len(cda) // 2]  # a truncated, not well-formed CDA: the source DCC must refuse it
         patient_id = f"{header.ins}^^^&{header.ins_oid}&ISO" if header.ins else ""
-        xdm = build_xdm([XdmInput(cda, unique_id=header.document_id or "", patient_id=patient_id,
-                                  title="Fiche RCP validée")])
+        xdm = build_xdm(
+            [
+                XdmInput(
+                    cda, unique_id=header.document_id or "", patient_id=patient_id, title="Fiche RCP validée"
+                )
+            ]
+        )
         message = EmailMessage()
         message["From"] = self.address
         message["To"] = to
@@ -165,8 +217,10 @@ class PeerDccSimulator(HttpSimulator):
         message.set_content("Fiche RCP validée par la RCP de la région réceptrice (§2.1.4).\r\n")
         message.add_attachment(xdm, maintype="application", subtype="zip", filename="IHE_XDM.zip")
         raw = message.as_bytes(policy=SMTP_POLICY)
-        artifacts = (self.evidence.store(SOURCE, "frcp-validated.xml", cda),
-                     self.evidence.store(SOURCE, "frcp-returned.eml", raw))
+        artifacts = (
+            self.evidence.store(SOURCE, "frcp-validated.xml", cda),
+            self.evidence.store(SOURCE, "frcp-returned.eml", raw),
+        )
         relay = self.smtp_relay or (f"{self.mss.host}:{self.mss.port}" if self.mss is not None else None)
         error = None
         if relay is None:
@@ -178,8 +232,16 @@ class PeerDccSimulator(HttpSimulator):
                     client.sendmail(self.address, [to], raw)
             except (OSError, smtplib.SMTPException) as failure:
                 error = f"{type(failure).__name__}: {failure}"
-        record = {"document_id": header.document_id, "set_id": header.set_id, "version": header.version,
-                  "previous_version": previous_version, "custodian": header.custodian,
-                  "status": header.status, "to": to, "result": "failure" if error else "success", "error": error}
+        record = {
+            "document_id": header.document_id,
+            "set_id": header.set_id,
+            "version": header.version,
+            "previous_version": previous_version,
+            "custodian": header.custodian,
+            "status": header.status,
+            "to": to,
+            "result": "failure" if error else "success",
+            "error": error,
+        }
         self.returned.append(record)
         self.evidence.emit(SOURCE, "peer.frcp_returned", record, artifacts=artifacts)

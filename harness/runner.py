@@ -1,0 +1,255 @@
+"""The recette run: execute the selected scenarios against a target, assemble the trace, judge it with the rules,
+and hand the results to the proof bundle writer.
+
+Why this order: scenarios only *act* and collect what the DCC and the simulators recorded; the verdicts come from
+the rules evaluated on the assembled trace — the same evaluation ``verify`` replays later from ``trace.jsonl``.
+A scenario step that goes wrong (the DCC refused what it must accept, accepted what it must refuse) is added to
+the rules' verdict as a reason; it can only make a verdict worse, never better.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness.targets import NotFound, Refused, Target, TargetError
+from rem.model import Nature, Rem
+from rules.engine import Evaluator
+from rules.loader import RuleSet
+from rules.trace import Event
+from rules.verdict import Outcome, Verdict, combine
+from scenarios.context import ScenarioContext, ScenarioFailed
+from scenarios.registry import ScenarioSpec
+
+
+class RunError(RuntimeError):
+    """The run cannot start (scenario unknown to the REM, rule files in error…): exit status 2."""
+
+
+@dataclass
+class ScenarioRun:
+    """How the execution of one scenario went (not its verdict: that is the rules' and this together)."""
+
+    spec: ScenarioSpec
+    status: str = "passed"  # passed, failed (the DCC did not behave), error (the harness or target broke)
+    message: str = ""
+    duration_s: float = 0.0
+    delivered: dict[str, list[str]] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    """One REM requirement × scenario row of the book and the manifest."""
+
+    requirement: str
+    scenario: str
+    verdict: Outcome
+    reasons: list[str]
+    proofs: list[str]
+    expected_proofs: list[dict[str, Any]]
+    mandatory: bool
+    execution: dict[str, Any] | None = None
+    rule_file: str | None = None
+    events: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunOutcome:
+    started: datetime
+    finished: datetime
+    results: list[Result]
+    runs: dict[str, ScenarioRun]
+    trace: list[Event]
+
+    def requirement_verdicts(self) -> dict[str, Outcome]:
+        grouped: dict[str, list[Outcome]] = {}
+        for result in self.results:
+            grouped.setdefault(result.requirement, []).append(result.verdict)
+        return {rid: combine(outcomes) for rid, outcomes in sorted(grouped.items())}
+
+    def gate(self) -> bool:
+        """The CI gate: every applicable mandatory requirement is conforme."""
+        mandatory = {r.requirement for r in self.results if r.mandatory}
+        verdicts = self.requirement_verdicts()
+        return all(verdicts[rid] in (Outcome.CONFORME, Outcome.NON_APPLICABLE) for rid in mandatory)
+
+
+Progress = Callable[[str, ScenarioRun], None]
+
+
+def check_scenarios(specs: dict[str, ScenarioSpec], rem: Rem) -> None:
+    known = {s.id for s in rem.scenarios}
+    unknown = sorted(set(specs) - known)
+    if unknown:
+        raise RunError(f"scenarios not in {rem.source}: {', '.join(unknown)} (rename them or update the REM)")
+
+
+def _execute(
+    spec: ScenarioSpec, target: Target, rem: Rem, profile: dict[str, Any], bundle_dir: Path
+) -> ScenarioRun:
+    run = ScenarioRun(spec)
+    proof_ids = tuple(
+        p.id for s in rem.requirement(spec.requirement).scenarios if s.id == spec.id for p in s.proofs
+    )
+    started = time.perf_counter()
+    ctx: ScenarioContext | None = None
+    session = None
+    try:
+        session = target.session(spec.id)
+        ctx = ScenarioContext(spec, session, profile, bundle_dir, proof_ids)
+        spec.function(ctx)
+    except (ScenarioFailed, Refused, NotFound) as failure:
+        run.status, run.message = "failed", f"{type(failure).__name__}: {failure}"
+    except TargetError as error:
+        run.status, run.message = "error", f"target: {error}"
+    except Exception as error:  # a defect of the scenario itself: reported, never a crash of the whole run
+        run.status = "error"
+        run.message = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=4)}"
+    finally:
+        if session is not None:
+            try:
+                run.events = _events(spec.id, session.events(), ctx)
+            except TargetError as error:
+                run.status, run.message = "error", f"target: reading the events failed: {error}"
+            session.close()
+        run.duration_s = time.perf_counter() - started
+        if ctx is not None:
+            run.delivered = ctx.delivered
+    return run
+
+
+def _events(scenario: str, exported: list[dict[str, Any]], ctx: ScenarioContext | None) -> list[Event]:
+    """The scenario's slice: the DCC's events then the harness's notes, ids made unique across the trace."""
+    out: list[Event] = []
+    for index, raw in enumerate(exported):
+        event = Event.from_json(raw, where=f"{scenario}: DCC event {index}")
+        out.append(
+            Event(
+                id=f"{scenario}/{event.source}/{event.id}",
+                seq=0,
+                time=event.time,
+                source=event.source,
+                type=event.type,
+                data=event.data,
+                scenario=scenario,
+                artifacts=event.artifacts,
+            )
+        )
+    for index, (type_, data, artifacts) in enumerate(ctx.notes if ctx else []):
+        out.append(
+            Event(
+                id=f"{scenario}/harness/{index}",
+                seq=0,
+                time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                source="harness",
+                type=type_,
+                data=data,
+                scenario=scenario,
+                artifacts=artifacts,
+            )
+        )
+    return out
+
+
+def run(
+    specs: dict[str, ScenarioSpec],
+    target: Target,
+    rem: Rem,
+    rules: RuleSet,
+    profile: dict[str, Any],
+    bundle_dir: Path,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    requirements: set[str] | None = None,
+) -> RunOutcome:
+    """Runs ``specs`` and judges the requirements (all of the REM's, or ``requirements``)."""
+    check_scenarios(specs, rem)
+    if rules.errors:
+        raise RunError("the rule files have errors: " + "; ".join(str(e) for e in rules.errors[:5]))
+    started = datetime.now(UTC)
+    runs: dict[str, ScenarioRun] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {
+            pool.submit(_execute, spec, target, rem, profile, bundle_dir): spec for spec in specs.values()
+        }
+        for future in as_completed(futures):
+            result = future.result()
+            runs[result.spec.id] = result
+            if progress:
+                progress(result.spec.id, result)
+    trace = _assemble(runs)
+    evaluator = Evaluator(rules, rem, profile, artifacts_dir=bundle_dir)
+    verdicts = evaluator.evaluate(trace)
+    selected = requirements if requirements is not None else {r.id for r in rem.requirements}
+    results = [_result(v, rem, runs.get(v.scenario)) for v in verdicts if v.requirement in selected]
+    return RunOutcome(started, datetime.now(UTC), results, runs, trace)
+
+
+def _assemble(runs: dict[str, ScenarioRun]) -> list[Event]:
+    """One trace, scenario after scenario (in id order), each slice in the order its producers recorded it."""
+    trace: list[Event] = []
+    for scenario in sorted(runs):
+        for event in runs[scenario].events:
+            trace.append(
+                Event(
+                    id=event.id,
+                    seq=len(trace) + 1,
+                    time=event.time,
+                    source=event.source,
+                    type=event.type,
+                    data=event.data,
+                    scenario=event.scenario,
+                    artifacts=event.artifacts,
+                )
+            )
+    return trace
+
+
+def _result(verdict: Verdict, rem: Rem, execution: ScenarioRun | None) -> Result:
+    requirement = rem.requirement(verdict.requirement)
+    scenario = next((s for s in requirement.scenarios if s.id == verdict.scenario), None)
+    outcome, reasons = verdict.verdict, list(verdict.reasons)
+    delivered = execution.delivered if execution else {}
+    if execution is None:
+        if outcome is Outcome.NON_EVALUE and verdict.rule_file and not verdict.manual_proof:
+            reasons.insert(0, "aucun scénario exécutable pour ce scénario du REM")
+    elif execution.status == "failed":
+        reasons.insert(0, f"étape du scénario en échec : {execution.message}")
+        if outcome in (Outcome.CONFORME, Outcome.NON_EVALUE):
+            outcome = Outcome.NON_CONFORME
+    elif execution.status == "error":
+        reasons.insert(0, f"erreur d'exécution (harness ou cible) : {execution.message.splitlines()[0]}")
+        if outcome is Outcome.CONFORME:
+            outcome = Outcome.NON_EVALUE
+    expected = [
+        {"id": p.id, "text": p.text, "delivered": delivered.get(p.id, [])}
+        for p in (scenario.proofs if scenario else ())
+    ]
+    proofs = sorted({path for paths in delivered.values() for path in paths} | set(verdict.artifacts))
+    return Result(
+        requirement=verdict.requirement,
+        scenario=verdict.scenario,
+        verdict=outcome,
+        reasons=reasons,
+        proofs=proofs,
+        expected_proofs=expected,
+        mandatory=requirement.nature is Nature.EXIGENCE,
+        execution=(
+            {
+                "status": execution.status,
+                "message": execution.message,
+                "duration_s": round(execution.duration_s, 3),
+            }
+            if execution
+            else None
+        ),
+        rule_file=verdict.rule_file,
+        events=list(verdict.events),
+    )

@@ -1,0 +1,84 @@
+"""The reference DCC in-process: each scenario gets its own fresh SQLite database (a copy of one migrated
+template, so isolation costs a file copy, not a migration), and the faults asked for are switched on around
+every call."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dcc
+from dcc import faults as dcc_faults
+from dcc.db import make_engine, make_session_factory, migrate
+from dcc.driver import Driver
+from dcc.driver import NotFound as DriverNotFound
+from dcc.driver import Refused as DriverRefused
+from harness.targets.base import NotFound, Refused, Target, TargetError, TargetSession
+
+
+class ReferenceSession(TargetSession):
+    def __init__(self, scope: str, path: Path, faults: tuple[str, ...]) -> None:
+        self.scope = scope
+        self._engine = make_engine(f"sqlite:///{path}")
+        self._driver = Driver(make_session_factory(self._engine))
+        self._faults = faults
+
+    def call(self, operation: str, **arguments: Any) -> dict[str, Any]:
+        function = getattr(self._driver, operation, None)
+        if function is None or operation.startswith("_"):
+            raise TargetError(f"the reference DCC has no test-driver operation {operation!r}")
+        with dcc_faults.enabled(*self._faults):
+            try:
+                return function(**arguments)
+            except DriverRefused as refused:
+                raise Refused(refused.reason, str(refused)) from None
+            except DriverNotFound as missing:
+                raise NotFound(str(missing)) from None
+
+    def events(self) -> list[dict[str, Any]]:
+        return self._driver.events()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+class ReferenceTarget(Target):
+    name = "reference"
+
+    def __init__(self, faults: tuple[str, ...] | list[str] = (), workdir: Path | None = None) -> None:
+        unknown = [f for f in faults if f not in dcc_faults.CATALOGUE]
+        if unknown:
+            known = ", ".join(sorted(dcc_faults.CATALOGUE)) or "none"
+            raise TargetError(
+                f"unknown fault(s) {', '.join(unknown)} (known: {known}; see `dcc-recette faults`)"
+            )
+        self.faults = tuple(faults)
+        self._owned = workdir is None
+        self._dir = Path(workdir or tempfile.mkdtemp(prefix="dcc-reference-"))
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._template = self._dir / "template.sqlite3"
+        migrate(f"sqlite:///{self._template}")
+        self._sessions: list[ReferenceSession] = []
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": "reference",
+            "implementation": "dcc-recette reference DCC (in-process)",
+            "version": getattr(dcc, "__version__", "0.1.0"),
+            "faults": list(self.faults),
+        }
+
+    def session(self, scope: str) -> ReferenceSession:
+        path = self._dir / f"{scope.replace('/', '_')}.sqlite3"
+        shutil.copyfile(self._template, path)
+        session = ReferenceSession(scope, path, self.faults)
+        self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        for session in self._sessions:
+            session.close()
+        if self._owned:
+            shutil.rmtree(self._dir, ignore_errors=True)
