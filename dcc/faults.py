@@ -37,6 +37,19 @@ def register(name: str, description: str, breaks: tuple[str, ...] | list[str]) -
     return fault
 
 
+def load_all() -> dict[str, Fault]:
+    """Imports every module of the reference DCC so that every fault is registered, and returns the catalogue."""
+    import importlib
+    import pkgutil
+
+    import dcc
+
+    for module in pkgutil.walk_packages(dcc.__path__, prefix="dcc."):
+        if ".migrations" not in module.name and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    return dict(sorted(CATALOGUE.items()))
+
+
 def _from_environment() -> frozenset[str]:
     return frozenset(n.strip() for n in os.environ.get("DCC_FAULTS", "").split(",") if n.strip())
 
