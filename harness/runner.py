@@ -9,6 +9,7 @@ the rules' verdict as a reason; it can only make a verdict worse, never better.
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from collections.abc import Callable
@@ -253,3 +254,21 @@ def _result(verdict: Verdict, rem: Rem, execution: ScenarioRun | None) -> Result
         rule_file=verdict.rule_file,
         events=list(verdict.events),
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _defaults() -> tuple[Rem, RuleSet, dict[str, Any]]:
+    from rem import default_rem_path
+    from rem.loader import load_rem
+    from rules.loader import load_rules
+    from rules.profile import load_profile
+
+    return load_rem(default_rem_path()).rem, load_rules(), load_profile()
+
+
+def judge_one(spec: ScenarioSpec, target: Target, bundle_dir: Path) -> Result:
+    """One scenario, run and judged on its own with the embedded REM, rules and profile (the pytest plugin's unit):
+    the same code path as ``run``."""
+    rem, rules, profile = _defaults()
+    outcome = run({spec.id: spec}, target, rem, rules, profile, bundle_dir, requirements={spec.requirement})
+    return next(r for r in outcome.results if r.scenario == spec.id)
