@@ -75,12 +75,6 @@ class RunOutcome:
             grouped.setdefault(result.requirement, []).append(result.verdict)
         return {rid: combine(outcomes) for rid, outcomes in sorted(grouped.items())}
 
-    def gate(self) -> bool:
-        """The CI gate: every applicable mandatory requirement is conforme."""
-        mandatory = {r.requirement for r in self.results if r.mandatory}
-        verdicts = self.requirement_verdicts()
-        return all(verdicts[rid] in (Outcome.CONFORME, Outcome.NON_APPLICABLE) for rid in mandatory)
-
 
 Progress = Callable[[str, ScenarioRun], None]
 

@@ -41,6 +41,7 @@ def write_bundle(
     trace: list[Event],
     scenarios: dict[str, dict[str, Any]],
     sign_key: Path | None = None,
+    gate: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Writes everything but the artifacts (the scenarios wrote those under ``artifacts/`` as they ran)."""
     bundle.mkdir(parents=True, exist_ok=True)
@@ -62,6 +63,7 @@ def write_bundle(
         "finished": _iso(finished),
         "scenarios": scenarios,
         "results": results,
+        "gate": gate,
     }
     write_book(bundle / "recette-book.xlsx", rem, results, finished)
     write_junit(bundle / "junit.xml", results)

@@ -60,11 +60,11 @@ def cmd_recette(args: argparse.Namespace) -> int:
     console.rule("Scénarios (DCC de référence, en processus)")
     target = ReferenceTarget()
     try:
-        outcome, _document, _rem = execute(args, target, console)
+        _outcome, _document, _rem, gate = execute(args, target, console)
     finally:
         target.close()
     console.print(
         "The recette ran to its end; its verdicts are in the book. `dcc-recette run` is the CI gate "
-        f"(exit status {'0' if outcome.gate() else '1'} for this result)."
+        f"(exit status {'0' if gate.passed else '1'} for this result)."
     )
     return 0

@@ -19,6 +19,7 @@ from rich.table import Table
 import harness
 from harness.cli.errors import CliError
 from harness.cli.rem import load_or_fail
+from harness.gate import GateError, GateResult, evaluate_gate, load_gate, waiver_json
 from harness.runner import RunError, RunOutcome, ScenarioRun, run
 from harness.targets import Target, TargetError, make_target
 from proofs import manifest as mf
@@ -69,6 +70,12 @@ def add_run_options(parser: argparse.ArgumentParser, default_out: Path) -> None:
     parser.add_argument(
         "--sign", type=Path, metavar="KEY", help="Ed25519 private key (PEM) to sign the manifest"
     )
+    parser.add_argument(
+        "--gate",
+        type=Path,
+        metavar="FILE",
+        help="CI gate: thresholds by nature/section and dated waivers (docs/ci.md)",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -98,10 +105,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except TargetError as error:
         raise CliError(str(error)) from None
     try:
-        outcome, _document, _rem = execute(args, target, Console(highlight=False))
+        _outcome, _document, _rem, gate = execute(args, target, Console(highlight=False))
     finally:
         target.close()
-    return 0 if outcome.gate() else 1
+    return 0 if gate.passed else 1
 
 
 def prepare_out(out: Path) -> None:
@@ -124,7 +131,7 @@ def prepare_out(out: Path) -> None:
 
 def execute(
     args: argparse.Namespace, target: Target, console: Console
-) -> tuple[RunOutcome, dict[str, Any], Rem]:
+) -> tuple[RunOutcome, dict[str, Any], Rem, GateResult]:
     """The run shared by ``run`` and ``recette``: load, select, execute with progress, write the bundle, summarise."""
     if args.jobs < 1:
         raise CliError("--jobs must be at least 1")
@@ -147,6 +154,10 @@ def execute(
         }
     else:
         requirements = None
+    try:
+        policy = load_gate(args.gate, rem)
+    except GateError as error:
+        raise CliError(str(error)) from None
     prepare_out(args.out)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     failures: Counter[str] = Counter()
@@ -173,7 +184,17 @@ def execute(
             raise CliError(str(error)) from None
         except TargetError as error:
             raise CliError(f"target: {error}") from None
+    verdicts = {rid: v.value for rid, v in outcome.requirement_verdicts().items()}
+    gate = evaluate_gate(policy, rem, verdicts)
     results = [_result_json(r) for r in outcome.results]
+    for result in results:
+        waiver = gate.waived.get(result["requirement"]) or gate.expired.get(result["requirement"])
+        if waiver is not None and result["verdict"] == "non conforme":
+            state = "dérogation" if result["requirement"] in gate.waived else "dérogation EXPIRÉE"
+            result["waiver"] = {**waiver_json(waiver), "active": result["requirement"] in gate.waived}
+            result["reasons"].insert(
+                0, f"{state} jusqu'au {waiver.expires.isoformat()} : {waiver.justification}"
+            )
     scenarios = {
         sid: {
             "status": r.status,
@@ -198,14 +219,22 @@ def execute(
             trace=outcome.trace,
             scenarios=scenarios,
             sign_key=args.sign,
+            gate={
+                "passed": gate.passed,
+                "failures": gate.failures,
+                "source": str(args.gate) if args.gate else None,
+                "waivers": {
+                    rid: waiver_json(w) for rid, w in sorted({**gate.waived, **gate.expired}.items())
+                },
+            },
         )
     except SigningError as error:
         raise CliError(str(error)) from None
-    print_summary(console, rem, document, outcome)
+    print_summary(console, rem, document, gate)
     console.print(
         f"Recette book: [bold]{args.out / 'recette-book.xlsx'}[/bold]  (report: {args.out / 'report.html'})"
     )
-    return outcome, document, rem
+    return outcome, document, rem, gate
 
 
 def _result_json(result) -> dict[str, Any]:
@@ -223,7 +252,7 @@ def _result_json(result) -> dict[str, Any]:
     }
 
 
-def print_summary(console: Console, rem: Rem, document: dict[str, Any], outcome: RunOutcome) -> None:
+def print_summary(console: Console, rem: Rem, document: dict[str, Any], gate: GateResult) -> None:
     per_section: dict[str, Counter[str]] = {}
     for rid, verdict in document["requirements"].items():
         per_section.setdefault(rem.requirement(rid).section_id, Counter())[verdict] += 1
@@ -239,11 +268,13 @@ def print_summary(console: Console, rem: Rem, document: dict[str, Any], outcome:
     failed = [rid for rid, v in document["requirements"].items() if v == "non conforme"]
     if failed:
         console.print(f"[red]Non conformes[/red]: {', '.join(failed)}")
-    broken = [sid for sid, r in outcome.runs.items() if r.status == "error"]
+    broken = [sid for sid, r in document["scenarios"].items() if r["status"] == "error"]
     if broken:
         console.print(f"[yellow]Scenarios in error (harness or target)[/yellow]: {', '.join(broken)}")
-    console.print(
-        "CI gate: "
-        + ("[green]passed[/green]" if outcome.gate() else "[red]failed[/red]")
-        + " (every applicable EXIGENCE conforme)"
-    )
+    for requirement in gate.waived:
+        console.print(
+            f"[yellow]Waived[/yellow] {requirement} (non conforme, waiver until {gate.waived[requirement].expires})"
+        )
+    console.print("CI gate: " + ("[green]passed[/green]" if gate.passed else "[red]failed[/red]"))
+    for failure in gate.failures:
+        console.print(f"  {failure}", markup=False)
