@@ -9,13 +9,10 @@ trace (``trace.jsonl``) of everything they received into the evidence directory.
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import json
 import os
 import signal
 import smtplib
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,19 +21,9 @@ import httpx
 import yaml
 
 from harness.cli.errors import CliError
+from harness.simulators.base import SimulatorError
+from harness.simulators.stack import CONFIG_KEYS, SIMULATOR_KEYS, SIMULATORS, Stack, config_snippet
 
-# name → (package, mss-dependent). Start order: MSS first (the peer DCC and the DPI receive through it).
-SIMULATORS: dict[str, tuple[str, bool]] = {
-    "mss": ("harness.simulators.mss", False),
-    "insi": ("harness.simulators.insi", False),
-    "dmp": ("harness.simulators.dmp", False),
-    "psc": ("harness.simulators.psc", False),
-    "annuaire": ("harness.simulators.annuaire", False),
-    "peer_dcc": ("harness.simulators.peer_dcc", True),
-    "dpi": ("harness.simulators.dpi", True),
-}
-CONFIG_KEYS = {"host", "evidence_dir", "simulators"}
-SIMULATOR_KEYS = {"enabled", "port", "options", "faults"}
 HEALTH_PATHS = {"annuaire_fhir": "/metadata", "peer_dcc": "/frcp", "dpi": "/documents"}  # by endpoint key
 
 
@@ -87,116 +74,6 @@ def load_config(path: Path | None) -> dict[str, Any]:
     return data
 
 
-def simulator_class(package: str) -> type | None:
-    """The Simulator subclass a package provides, or None when that simulator is not in this installation."""
-    from harness.simulators.base import Simulator
-
-    for module_name in (package, f"{package}.server", f"{package}.simulator"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name is not None and (
-                module_name == error.name or module_name.startswith(error.name + ".")
-            ):
-                continue  # that module does not exist here; a missing import *inside* it is a real error
-            raise
-        for _, value in inspect.getmembers(module, inspect.isclass):
-            if (
-                issubclass(value, Simulator)
-                and not inspect.isabstract(value)
-                and value.__module__.startswith(package)
-            ):
-                return value
-    return None
-
-
-class Stack:
-    """The running simulators, in start order, sharing one evidence store (one trace for the session)."""
-
-    def __init__(self, config: dict[str, Any], host: str) -> None:
-        from harness.simulators.evidence import EvidenceStore
-
-        self.config, self.host = config, host
-        self.evidence_dir = Path(config.get("evidence_dir") or Path.cwd() / "simulators-evidence")
-        self.evidence = EvidenceStore(self.evidence_dir)
-        self.running: dict[str, Any] = {}
-
-    def start(self) -> None:
-        from harness.simulators.faults import FaultPlan
-
-        sections = self.config.get("simulators") or {}
-        for name, (package, needs_mss) in SIMULATORS.items():
-            section = sections.get(name) or {}
-            if section.get("enabled", True) is False:
-                continue
-            cls = simulator_class(package)
-            if cls is None:
-                continue
-            options = dict(section.get("options") or {})
-            if needs_mss:
-                if "mss" not in self.running:
-                    continue
-                options["mss"] = self.running["mss"]
-            try:
-                faults = FaultPlan.from_config(section.get("faults") or [])
-                sim = cls(
-                    evidence=self.evidence,
-                    faults=faults,
-                    host=self.host,
-                    port=int(section.get("port", 0)),
-                    **options,
-                )
-                sim.start()
-            except (TypeError, ValueError, OSError, RuntimeError) as error:
-                self.stop()
-                raise CliError(f"simulators.{name}: cannot start ({error})") from None
-            self.running[name] = sim
-
-    def stop(self) -> None:
-        for sim in reversed(list(self.running.values())):
-            try:
-                sim.stop()
-            except Exception as error:  # one simulator failing to stop must not keep the others up
-                print(f"warning: {sim.name}: {error}", file=sys.stderr)
-        if self.running:
-            self.evidence_dir.mkdir(parents=True, exist_ok=True)
-            self.evidence.write_trace(self.evidence_dir / "trace.jsonl")
-        self.running = {}
-
-    def endpoints(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for name, sim in self.running.items():
-            key = {"mss": "mss_smtp", "psc": "psc_issuer", "annuaire": "annuaire_fhir"}.get(name, name)
-            url = sim.base_url
-            if name == "annuaire":
-                url += "/fhir/v2"
-            for attribute in ("issuer",) if name == "psc" else ("endpoint_url", "soap_url"):
-                value = getattr(sim, attribute, None)
-                if isinstance(value, str) and value:
-                    url = value
-                    break
-            out[key] = url
-        if "peer_dcc" in self.running:
-            out["peer_dcc_bal"] = self.running["peer_dcc"].address
-        if "dpi" in self.running:
-            out["dpi_gateway_bal"] = self.running["dpi"].address
-        return out
-
-
-def config_snippet(endpoints: dict[str, str]) -> str:
-    """Environment lines an editor pastes into their DCC's configuration."""
-    names = {
-        "insi": "INSI_URL",
-        "dmp": "DMP_URL",
-        "mss_smtp": "MSS_SMTP",
-        "psc_issuer": "PSC_ISSUER",
-        "annuaire_fhir": "ANNUAIRE_FHIR_URL",
-        "peer_dcc_bal": "PEER_DCC_BAL",
-        "dpi_gateway_bal": "DPI_GATEWAY_BAL",
-    }
-    return "\n".join(f"DCC_{names[k]}={v}" for k, v in endpoints.items() if k in names)
-
-
 def cmd_up(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     host = args.host or config.get("host") or "127.0.0.1"
@@ -205,7 +82,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        stack.start()
+        try:
+            stack.start()
+        except SimulatorError as error:
+            raise CliError(str(error)) from None
         if not stack.running:
             raise CliError("no simulator could be started")
         endpoints = stack.endpoints()

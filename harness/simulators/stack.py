@@ -1,0 +1,136 @@
+"""The running set of simulators sharing one evidence store: what ``simulators up`` serves to an editor, and what
+a recette run starts so that every exchange lands in the run's trace and bundle."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.simulators.base import SimulatorError
+
+# name → (package, mss-dependent). Start order: MSS first (the peer DCC and the DPI receive through it).
+SIMULATORS: dict[str, tuple[str, bool]] = {
+    "mss": ("harness.simulators.mss", False),
+    "insi": ("harness.simulators.insi", False),
+    "dmp": ("harness.simulators.dmp", False),
+    "psc": ("harness.simulators.psc", False),
+    "annuaire": ("harness.simulators.annuaire", False),
+    "peer_dcc": ("harness.simulators.peer_dcc", True),
+    "dpi": ("harness.simulators.dpi", True),
+}
+CONFIG_KEYS = {"host", "evidence_dir", "simulators"}
+SIMULATOR_KEYS = {"enabled", "port", "options", "faults"}
+
+
+def simulator_class(package: str) -> type | None:
+    """The Simulator subclass a package provides, or None when that simulator is not in this installation."""
+    from harness.simulators.base import Simulator
+
+    for module_name in (package, f"{package}.server", f"{package}.simulator"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name is not None and (
+                module_name == error.name or module_name.startswith(error.name + ".")
+            ):
+                continue  # that module does not exist here; a missing import *inside* it is a real error
+            raise
+        for _, value in inspect.getmembers(module, inspect.isclass):
+            if (
+                issubclass(value, Simulator)
+                and not inspect.isabstract(value)
+                and value.__module__.startswith(package)
+            ):
+                return value
+    return None
+
+
+class Stack:
+    """The running simulators, in start order, sharing one evidence store (one trace for the session)."""
+
+    def __init__(self, config: dict[str, Any], host: str, evidence: Any = None) -> None:
+        from harness.simulators.evidence import EvidenceStore
+
+        self.config, self.host = config, host
+        self.evidence_dir = Path(config.get("evidence_dir") or Path.cwd() / "simulators-evidence")
+        self.evidence = evidence if evidence is not None else EvidenceStore(self.evidence_dir)
+        self._write_trace = evidence is None  # a run's own store is written into its bundle by the run
+        self.running: dict[str, Any] = {}
+
+    def start(self) -> None:
+        from harness.simulators.faults import FaultPlan
+
+        sections = self.config.get("simulators") or {}
+        for name, (package, needs_mss) in SIMULATORS.items():
+            section = sections.get(name) or {}
+            if section.get("enabled", True) is False:
+                continue
+            cls = simulator_class(package)
+            if cls is None:
+                continue
+            options = dict(section.get("options") or {})
+            if needs_mss:
+                if "mss" not in self.running:
+                    continue
+                options["mss"] = self.running["mss"]
+            try:
+                faults = FaultPlan.from_config(section.get("faults") or [])
+                sim = cls(
+                    evidence=self.evidence,
+                    faults=faults,
+                    host=self.host,
+                    port=int(section.get("port", 0)),
+                    **options,
+                )
+                sim.start()
+            except (TypeError, ValueError, OSError, RuntimeError) as error:
+                self.stop()
+                raise SimulatorError(f"simulators.{name}: cannot start ({error})") from None
+            self.running[name] = sim
+
+    def stop(self) -> None:
+        for sim in reversed(list(self.running.values())):
+            try:
+                sim.stop()
+            except Exception as error:  # one simulator failing to stop must not keep the others up
+                print(f"warning: {sim.name}: {error}", file=sys.stderr)
+        if self.running and self._write_trace:
+            self.evidence_dir.mkdir(parents=True, exist_ok=True)
+            self.evidence.write_trace(self.evidence_dir / "trace.jsonl")
+        self.running = {}
+
+    def endpoints(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, sim in self.running.items():
+            key = {"mss": "mss_smtp", "psc": "psc_issuer", "annuaire": "annuaire_fhir"}.get(name, name)
+            url = sim.base_url
+            if name == "annuaire":
+                url += "/fhir/v2"
+            for attribute in ("issuer",) if name == "psc" else ("endpoint_url", "soap_url"):
+                value = getattr(sim, attribute, None)
+                if isinstance(value, str) and value:
+                    url = value
+                    break
+            out[key] = url
+        if "peer_dcc" in self.running:
+            out["peer_dcc_bal"] = self.running["peer_dcc"].address
+        if "dpi" in self.running:
+            out["dpi_gateway_bal"] = self.running["dpi"].address
+        return out
+
+
+def config_snippet(endpoints: dict[str, str]) -> str:
+    """Environment lines an editor pastes into their DCC's configuration."""
+    names = {
+        "insi": "INSI_URL",
+        "dmp": "DMP_URL",
+        "mss_smtp": "MSS_SMTP",
+        "psc_issuer": "PSC_ISSUER",
+        "annuaire_fhir": "ANNUAIRE_FHIR_URL",
+        "peer_dcc_bal": "PEER_DCC_BAL",
+        "dpi_gateway_bal": "DPI_GATEWAY_BAL",
+    }
+    return "\n".join(f"DCC_{names[k]}={v}" for k, v in endpoints.items() if k in names)
