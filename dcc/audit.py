@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dcc import events
+from dcc.db.base import serialize_writers
 from dcc.db.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -54,6 +55,7 @@ def record(
     at: datetime | None = None,
 ) -> AuditEntry:
     """Appends an entry in the caller's transaction: the audit and the change it records commit together."""
+    serialize_writers(session)
     last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
     previous = last.hash if last is not None else GENESIS
     at = (at or datetime.now(UTC)).replace(microsecond=0)

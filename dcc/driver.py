@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dcc import events, identifiers
+from dcc import audit, events, identifiers
 from dcc.db import make_engine, make_session_factory, migrate
-from dcc.db.models import Document, Patient
+from dcc.db.models import AuditEntry, Document, Patient
 from dcc.identity.status import IdentityRuleError, IdentityStatus
 from dcc.services import cgu, documents, patients
 from dcc.services.patients import Traits
@@ -294,6 +294,26 @@ class Driver:
         with self._unit() as session:
             document = self._document(session, document_id)
             return {**documents.describe(session, document), "content": dict(document.content)}
+
+    # -- audit -----------------------------------------------------------------------------------------------------
+
+    def export_audit(self) -> dict[str, Any]:
+        """The whole audit log in chain order, with the DCC's own integrity check of it (2.1.2.1, DOC.08)."""
+        with self._unit() as session:
+            entries = [
+                {
+                    "entry_id": entry.id,
+                    "at": entry.at.isoformat(),
+                    "actor": entry.actor,
+                    "action": entry.action,
+                    "entity": entry.entity,
+                    "entity_id": entry.entity_id,
+                    "previous_hash": entry.previous_hash,
+                    "hash": entry.hash,
+                }
+                for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            ]
+            return {"entries": entries, "problems": audit.verify(session)}
 
     # -- what the DCC recorded ----------------------------------------------------------------------------------
 

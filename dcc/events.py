@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dcc.db.base import serialize_writers
 from dcc.db.models import DccEvent
 
 SOURCE = "dcc"
@@ -25,6 +26,7 @@ scope: contextvars.ContextVar[str | None] = contextvars.ContextVar("dcc_event_sc
 
 def emit(session: Session, type: str, artifacts: list[str] | None = None, **data: Any) -> DccEvent:
     """Records one event in the caller's transaction; ``data`` holds the catalogue's fields for ``type``."""
+    serialize_writers(session)
     event = DccEvent(
         at=datetime.now(UTC), type=type, data=_plain(data), artifacts=artifacts or None, scope=scope.get()
     )

@@ -87,7 +87,12 @@ def check_scenarios(specs: dict[str, ScenarioSpec], rem: Rem) -> None:
 
 
 def _execute(
-    spec: ScenarioSpec, target: Target, rem: Rem, profile: dict[str, Any], bundle_dir: Path
+    spec: ScenarioSpec,
+    target: Target,
+    rem: Rem,
+    profile: dict[str, Any],
+    bundle_dir: Path,
+    stack: Any = None,
 ) -> ScenarioRun:
     run = ScenarioRun(spec)
     proof_ids = tuple(
@@ -98,7 +103,14 @@ def _execute(
     session = None
     try:
         session = target.session(spec.id)
-        ctx = ScenarioContext(spec, session, profile, bundle_dir, proof_ids)
+        ctx = ScenarioContext(
+            spec, session, profile, bundle_dir, proof_ids, simulators=stack if spec.needs else None
+        )
+        if spec.needs:
+            missing = [n for n in spec.needs if stack is None or n not in stack.running]
+            if missing:
+                raise TargetError(f"simulator(s) not running: {', '.join(missing)}")
+            stack.evidence.current_scenario = spec.id
         spec.function(ctx)
     except (ScenarioFailed, Refused, NotFound) as failure:
         run.status, run.message = "failed", f"{type(failure).__name__}: {failure}"
@@ -108,9 +120,11 @@ def _execute(
         run.status = "error"
         run.message = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=4)}"
     finally:
+        if spec.needs and stack is not None:
+            stack.evidence.current_scenario = None
         if session is not None:
             try:
-                run.events = _events(spec.id, session.events(), ctx)
+                run.events = _events(spec.id, session.events(), ctx, stack)
             except TargetError as error:
                 run.status, run.message = "error", f"target: reading the events failed: {error}"
             session.close()
@@ -120,8 +134,11 @@ def _execute(
     return run
 
 
-def _events(scenario: str, exported: list[dict[str, Any]], ctx: ScenarioContext | None) -> list[Event]:
-    """The scenario's slice: the DCC's events then the harness's notes, ids made unique across the trace."""
+def _events(
+    scenario: str, exported: list[dict[str, Any]], ctx: ScenarioContext | None, stack: Any = None
+) -> list[Event]:
+    """The scenario's slice: the DCC's events, what the simulators recorded for it, the harness's notes — in time
+    order (each producer's own order kept), ids made unique across the trace."""
     out: list[Event] = []
     for index, raw in enumerate(exported):
         event = Event.from_json(raw, where=f"{scenario}: DCC event {index}")
@@ -137,6 +154,22 @@ def _events(scenario: str, exported: list[dict[str, Any]], ctx: ScenarioContext 
                 artifacts=event.artifacts,
             )
         )
+    if stack is not None:
+        out.extend(
+            Event(
+                id=f"{scenario}/{e.source}/{e.id}",
+                seq=0,
+                time=e.time,
+                source=e.source,
+                type=e.type,
+                data=e.data,
+                scenario=scenario,
+                artifacts=e.artifacts,
+            )
+            for e in stack.evidence.events
+            if e.scenario == scenario
+        )
+        out.sort(key=lambda e: e.time)  # stable: events of one producer keep their order within a timestamp
     for index, (type_, data, artifacts) in enumerate(ctx.notes if ctx else []):
         out.append(
             Event(
@@ -163,8 +196,11 @@ def run(
     jobs: int = 1,
     progress: Progress | None = None,
     requirements: set[str] | None = None,
+    stack: Any = None,
 ) -> RunOutcome:
-    """Runs ``specs`` and judges the requirements (all of the REM's, or ``requirements``)."""
+    """Runs ``specs`` and judges the requirements (all of the REM's, or ``requirements``). Scenarios that talk to
+    the simulators run one at a time (what a simulator receives is attributed to the scenario running), the others
+    in parallel on ``jobs`` threads."""
     check_scenarios(specs, rem)
     if rules.errors:
         raise RunError("the rule files have errors: " + "; ".join(str(e) for e in rules.errors[:5]))

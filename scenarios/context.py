@@ -27,6 +27,7 @@ class ScenarioContext:
     profile: dict[str, Any]
     bundle_dir: Path
     proof_ids: tuple[str, ...] = ()
+    simulators: Any = None  # harness.simulators.stack.Stack when the scenario ``needs`` simulators
     notes: list[tuple[str, dict[str, Any], tuple[str, ...]]] = field(default_factory=list)
     delivered: dict[str, list[str]] = field(default_factory=dict)  # proof id -> bundle-relative paths
 
@@ -52,6 +53,22 @@ class ScenarioContext:
     def note(self, type: str, artifacts: tuple[str, ...] = (), **data: Any) -> None:
         """A harness event (``source: harness``) in the scenario's slice of the trace."""
         self.notes.append((type, data, tuple(artifacts)))
+
+    def simulator(self, name: str) -> Any:
+        """A running simulator (``insi``, ``dmp``, ``mss``, ``psc``, ``annuaire``, ``peer_dcc``, ``dpi``)."""
+        if self.simulators is None or name not in self.simulators.running:
+            raise ScenarioFailed(f"{self.id}: simulator {name!r} is not running (declare it in needs=)")
+        return self.simulators.running[name]
+
+    def received(self, source: str, type: str | None = None) -> list[Any]:
+        """What the simulators recorded for this scenario so far (events of ``source``, optionally of ``type``)."""
+        if self.simulators is None:
+            return []
+        return [
+            e
+            for e in self.simulators.evidence.events
+            if e.scenario == self.id and e.source == source and (type is None or e.type == type)
+        ]
 
     def check(self, condition: bool, message: str) -> None:
         if not condition:

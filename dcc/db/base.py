@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from dcc.settings import database_url
@@ -28,14 +28,34 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str | None = None) -> Engine:
     url = url or database_url()
-    engine = create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
+    if url.startswith("sqlite"):
+        engine = create_engine(url, future=True, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _foreign_keys(connection, _record) -> None:  # SQLite enforces foreign keys only when asked
-            connection.execute("PRAGMA foreign_keys=ON")
+        def _connect(connection, _record) -> None:
+            connection.isolation_level = None  # the driver's own BEGIN handling is replaced by _begin below
+            connection.execute("PRAGMA foreign_keys=ON")  # SQLite enforces foreign keys only when asked
 
-    return engine
+        @event.listens_for(engine, "begin")
+        def _begin(connection) -> None:
+            # IMMEDIATE takes the write lock when the transaction starts, so two units of work never both read the
+            # audit chain's last entry and append after it (a fork); the others wait (timeout above).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, future=True)
+
+
+WRITERS_LOCK = 0x64_63_63  # "dcc": the advisory lock key of the journal and audit writers
+
+
+def serialize_writers(session: Session) -> None:
+    """Holds, until the transaction ends, the lock that orders writers of the audit chain and the event journal:
+    on PostgreSQL a transaction-level advisory lock (re-entrant within the transaction); SQLite already serialises
+    writing transactions (BEGIN IMMEDIATE). Without it two transactions could chain to the same last audit entry,
+    or commit journal ids out of order (an exporter paging by id would then skip one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITERS_LOCK})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -80,6 +80,9 @@ class TargetSession(ABC):
     def get_document(self, document_id: str) -> dict[str, Any]:
         return self.call("get_document", document_id=document_id)
 
+    def export_audit(self) -> dict[str, Any]:
+        return self.call("export_audit")
+
 
 class Target(ABC):
     """A DCC under test. ``session(scope)`` gives each scenario its own isolated view."""

@@ -23,6 +23,7 @@ ROUTES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "set_status": ("POST", "/driver/documents/{document_id}/status", ("document_id",)),
     "new_version": ("POST", "/driver/documents/{document_id}/versions", ("document_id",)),
     "add_attachment": ("POST", "/driver/documents/{document_id}/attachments", ("document_id",)),
+    "export_audit": ("GET", "/driver/audit", ()),
 }
 PAGE = 1000
 

@@ -176,6 +176,11 @@ def add_attachment(document_id: str, body: AttachmentIn, request: Request) -> di
     )
 
 
+@router.get("/audit", summary="The audit log in chain order and the DCC's own integrity check of it")
+def export_audit(request: Request) -> dict[str, Any]:
+    return _driver(request).export_audit()
+
+
 @router.get("/events", summary="The DCC's event journal in the trace envelope (docs/trace-events.md)")
 def list_events(
     request: Request,
