@@ -102,7 +102,6 @@ def create_entry(
     )
     session.add(entry)
     session.flush()
-    audit.record(session, author, "bdt.entry_created", "bdt_entry", str(entry.id), None, _snapshot(entry))
     events.emit(
         session,
         "bdt.entry_created",
@@ -112,6 +111,7 @@ def create_entry(
         code=code,
         author=author,
     )
+    audit.record(session, author, "bdt.entry_created", "bdt_entry", str(entry.id), None, _snapshot(entry))
     return entry
 
 
@@ -135,7 +135,6 @@ def update_entry(session: Session, entry: BdtEntry, author: str, **changes: Any)
     if after == before:
         return entry
     session.flush()
-    audit.record(session, author, "bdt.entry_updated", "bdt_entry", str(entry.id), before, after)
     events.emit(
         session,
         "bdt.entry_updated",
@@ -143,6 +142,7 @@ def update_entry(session: Session, entry: BdtEntry, author: str, **changes: Any)
         fields=sorted(k for k in after if after[k] != before[k]),
         author=author,
     )
+    audit.record(session, author, "bdt.entry_updated", "bdt_entry", str(entry.id), before, after)
     return entry
 
 
@@ -157,10 +157,10 @@ def add_favorite(session: Session, user_id: str, entry: BdtEntry) -> BdtFavorite
     favorite = BdtFavorite(user_id=user_id, entry_id=entry.id, at=_now())
     session.add(favorite)
     session.flush()
+    events.emit(session, "bdt.favorite_added", user_id=user_id, entry_id=str(entry.id))
     audit.record(
         session, user_id, "bdt.favorite_added", "bdt_entry", str(entry.id), None, {"user_id": user_id}
     )
-    events.emit(session, "bdt.favorite_added", user_id=user_id, entry_id=str(entry.id))
     return favorite
 
 
@@ -172,10 +172,10 @@ def remove_favorite(session: Session, user_id: str, entry: BdtEntry) -> bool:
         return False
     session.delete(favorite)
     session.flush()
+    events.emit(session, "bdt.favorite_removed", user_id=user_id, entry_id=str(entry.id))
     audit.record(
         session, user_id, "bdt.favorite_removed", "bdt_entry", str(entry.id), {"user_id": user_id}, None
     )
-    events.emit(session, "bdt.favorite_removed", user_id=user_id, entry_id=str(entry.id))
     return True
 
 

@@ -333,15 +333,6 @@ def _start(
             )
         )
         session.flush()
-        audit.record(
-            session,
-            author,
-            "annuaire.import_started",
-            "annuaire_import",
-            report.import_id,
-            None,
-            {"file": file, "kind": kind, "sequence": report.sequence},
-        )
         events.emit(
             session,
             "annuaire.import_started",
@@ -351,6 +342,15 @@ def _start(
             sequence=report.sequence,
             expected_rejected=expected_rejected,
             author=author,
+        )
+        audit.record(
+            session,
+            author,
+            "annuaire.import_started",
+            "annuaire_import",
+            report.import_id,
+            None,
+            {"file": file, "kind": kind, "sequence": report.sequence},
         )
     return report
 
@@ -409,6 +409,7 @@ def _finish(factory: sessionmaker[Session], report: ImportReport, author: str) -
             )
         row = session.scalar(select(AnnuaireImport).where(AnnuaireImport.import_id == report.import_id))
         row.status, row.error, row.finished_at = report.status, report.error, _now()
+        events.emit(session, "annuaire.import_finished", **report.as_dict())
         audit.record(
             session,
             author,
@@ -418,7 +419,6 @@ def _finish(factory: sessionmaker[Session], report: ImportReport, author: str) -
             None,
             {k: v for k, v in report.as_dict().items() if k != "rejects"},
         )
-        events.emit(session, "annuaire.import_finished", **report.as_dict())
 
 
 def run_import(

@@ -165,11 +165,11 @@ def save_rcp(session: Session, author: str, **fields: Any) -> tuple[Rcp, str]:
     if outcome != "unchanged":
         rcp.updated_at = _now()
         session.flush()
-        audit.record(
-            session, author, f"rcp.{outcome}", "rcp", rcp_identifier(rcp), before, _rcp_snapshot(rcp)
-        )
         events.emit(
             session, "rcp.directory_changed", rcp_id=rcp_identifier(rcp), change=outcome, author=author
+        )
+        audit.record(
+            session, author, f"rcp.{outcome}", "rcp", rcp_identifier(rcp), before, _rcp_snapshot(rcp)
         )
     return rcp, outcome
 
@@ -319,15 +319,6 @@ def plan_session(
     )
     session.add(planned)
     session.flush()
-    audit.record(
-        session,
-        author,
-        "rcp.session_planned",
-        "rcp_session",
-        str(planned.id),
-        None,
-        {"rcp": rcp.code, "title": title, "date": date.isoformat(), "place": place, "participants": people},
-    )
     data: dict[str, Any] = {
         "session_id": str(planned.id),
         "rcp_id": rcp_identifier(rcp),
@@ -343,6 +334,15 @@ def plan_session(
     if deputy:
         data["deputy"] = deputy[0]["id"]
     events.emit(session, "rcp.session_planned", **data)
+    audit.record(
+        session,
+        author,
+        "rcp.session_planned",
+        "rcp_session",
+        str(planned.id),
+        None,
+        {"rcp": rcp.code, "title": title, "date": date.isoformat(), "place": place, "participants": people},
+    )
     return planned
 
 
@@ -419,15 +419,6 @@ def register(
     )
     session.add(registration)
     session.flush()
-    audit.record(
-        session,
-        registration.registered_by,
-        "rcp.registration",
-        "rcp_session",
-        str(rcp_session.id),
-        None,
-        {"registration_id": registration.id, "patient_id": patient.id, "doctor": doctor},
-    )
     extra = {"document_id": identifiers.document_id(document)} if document is not None else {}
     events.emit(
         session,
@@ -439,6 +430,15 @@ def register(
         doctor=doctor,
         registered_by=registration.registered_by,
         **extra,
+    )
+    audit.record(
+        session,
+        registration.registered_by,
+        "rcp.registration",
+        "rcp_session",
+        str(rcp_session.id),
+        None,
+        {"registration_id": registration.id, "patient_id": patient.id, "doctor": doctor},
     )
     return registration
 
@@ -472,15 +472,6 @@ def close_final_list(
     for registration in listed:
         registration.retained = registration.id not in left_out
     session.flush()
-    audit.record(
-        session,
-        by_3c,
-        "rcp.final_list_closed",
-        "rcp_session",
-        str(rcp_session.id),
-        None,
-        {"retained": [r.id for r in listed if r.retained], "not_retained": sorted(left_out)},
-    )
     events.emit(
         session,
         "rcp.final_list_closed",
@@ -489,6 +480,15 @@ def close_final_list(
         closed_by=by_3c,
         retained=sum(1 for r in listed if r.retained),
         not_retained=len(left_out),
+    )
+    audit.record(
+        session,
+        by_3c,
+        "rcp.final_list_closed",
+        "rcp_session",
+        str(rcp_session.id),
+        None,
+        {"retained": [r.id for r in listed if r.retained], "not_retained": sorted(left_out)},
     )
     if faults.active("rcp_registration_not_notified"):
         return []
@@ -549,15 +549,6 @@ def record_quorum(
             author,
         )
     session.flush()
-    audit.record(
-        session,
-        author,
-        "rcp.quorum_recorded",
-        "rcp_session",
-        str(rcp_session.id),
-        before,
-        {"present": list(present), "quorum": quorum},
-    )
     events.emit(
         session,
         "rcp.quorum_recorded",
@@ -567,6 +558,15 @@ def record_quorum(
         present=len(present),
         specialties=specialties,
         author=author,
+    )
+    audit.record(
+        session,
+        author,
+        "rcp.quorum_recorded",
+        "rcp_session",
+        str(rcp_session.id),
+        before,
+        {"present": list(present), "quorum": quorum},
     )
     return quorum
 
