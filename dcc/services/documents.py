@@ -187,8 +187,19 @@ def set_status(session: Session, document: Document, new: str, author: str) -> D
     return document
 
 
-def enter(session: Session, document: Document, field: str, value: str, author: str) -> FieldEntry:
-    """A manual entry, traced with its operator; refused on a validated, closed or read-only document."""
+def enter(
+    session: Session,
+    document: Document,
+    field: str,
+    value: str,
+    author: str,
+    *,
+    bdt_entry_id: str | None = None,
+) -> FieldEntry:
+    """A manual entry, traced with its operator; refused on a validated, closed or read-only document.
+
+    ``bdt_entry_id``: the therapeutic data bank entry the value was picked from (BDT.01, see
+    ``dcc.services.bdt.enter_from_bank``); the event and the audit carry it only when given."""
     if document.status in (VALIDE, CLOTURE):
         raise DocumentRuleError(
             "validated", f"{document.kind} {document.id} is « {document.status} »: changes need a new version"
@@ -204,7 +215,10 @@ def enter(session: Session, document: Document, field: str, value: str, author: 
     document.content = {**document.content, field: value}
     entry = FieldEntry(document_id=document.id, field=field, value=value, author=author, at=_now())
     session.add(entry)
-    events.emit(session, "document.field_entered", **describe(session, document), field=field, author=author)
+    source = {"bdt_entry_id": bdt_entry_id} if bdt_entry_id is not None else {}
+    events.emit(
+        session, "document.field_entered", **describe(session, document), field=field, author=author, **source
+    )
     audit.record(
         session,
         author,
@@ -212,7 +226,7 @@ def enter(session: Session, document: Document, field: str, value: str, author: 
         "document",
         identifiers.document_id(document),
         before,
-        {field: value},
+        {field: value, **source},
     )
     session.flush()
     return entry
