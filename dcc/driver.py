@@ -17,6 +17,7 @@ import binascii
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
@@ -44,6 +45,68 @@ class NotFound(LookupError):
     """An id the DCC does not know (HTTP 404)."""
 
 
+@dataclass(frozen=True)
+class Operation:
+    """A test-driver operation registered by an area of the DCC (``dcc/driver_ops/<area>.py``): served over HTTP at
+    ``method path`` with ``operationId`` = ``name`` (what the harness's http target looks up), called in-process by
+    name. ``function(session, **arguments) -> dict`` runs in one transaction; ``refusal(session, arguments)`` gives
+    the (event type, fields) recorded when the DCC refuses it."""
+
+    name: str
+    method: str
+    path: str
+    function: Callable[..., dict[str, Any]]
+    body: type | None
+    refusal: Callable[[Session, dict[str, Any]], tuple[str, dict[str, Any]]]
+    summary: str
+    transactional: bool = (
+        True  # False: the function gets ``sessions`` (a factory) and commits its own batches
+    )
+
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+def operation(
+    name: str,
+    method: str,
+    path: str,
+    body: type | None = None,
+    refusal: Callable[[Session, dict[str, Any]], tuple[str, dict[str, Any]]] | None = None,
+    transactional: bool = True,
+) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+    """Registers a test-driver operation; path parameters (``{name}``) are passed as keyword arguments."""
+
+    def register(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        if name in OPERATIONS and OPERATIONS[name].function is not function:
+            raise ValueError(f"test-driver operation {name!r} registered twice")
+        OPERATIONS[name] = Operation(
+            name,
+            method,
+            path,
+            function,
+            body,
+            refusal or (lambda _s, _a: ("driver.operation_refused", {"operation": name})),
+            (function.__doc__ or name).strip().splitlines()[0],
+            transactional,
+        )
+        return function
+
+    return register
+
+
+def load_operations() -> dict[str, Operation]:
+    """Imports every ``dcc.driver_ops`` module so that all operations are registered."""
+    import importlib
+    import pkgutil
+
+    from dcc import driver_ops
+
+    for module in pkgutil.iter_modules(driver_ops.__path__):
+        importlib.import_module(f"{driver_ops.__name__}.{module.name}")
+    return OPERATIONS
+
+
 class Driver:
     """The operations of docs/test-driver.md on one reference DCC database."""
 
@@ -64,6 +127,20 @@ class Driver:
             except BaseException:
                 session.rollback()
                 raise
+
+    def call(self, operation_name: str, /, **arguments: Any) -> dict[str, Any]:
+        """A registered operation (``load_operations``) by name, in its own unit of work."""
+        op = load_operations().get(operation_name)
+        if op is None:
+            raise NotFound(f"no test-driver operation {operation_name!r}")
+        if not op.transactional:
+            return self._run(
+                lambda _unused: op.function(sessions=self._sessions, **arguments),
+                lambda s: op.refusal(s, arguments),
+            )
+        return self._run(
+            lambda session: op.function(session, **arguments), lambda s: op.refusal(s, arguments)
+        )
 
     def _run(self, operation: Callable[[Session], T], refusal: Callable[[Session], tuple[str, dict]]) -> T:
         """Runs ``operation`` in one transaction; a domain refusal is rolled back, recorded, and raised as

@@ -24,11 +24,23 @@ SOURCE = "dcc"
 scope: contextvars.ContextVar[str | None] = contextvars.ContextVar("dcc_event_scope", default=None)
 
 
-def emit(session: Session, type: str, artifacts: list[str] | None = None, **data: Any) -> DccEvent:
-    """Records one event in the caller's transaction; ``data`` holds the catalogue's fields for ``type``."""
+def emit(
+    session: Session,
+    type: str,
+    artifacts: list[str] | None = None,
+    occurred_at: datetime | None = None,
+    **data: Any,
+) -> DccEvent:
+    """Records one event in the caller's transaction; ``data`` holds the catalogue's fields for ``type``.
+    ``occurred_at``: when it happened, if earlier than now (a request recorded with its outcome, after a call to a
+    national service, keeps the time it was made, so the trace puts it before what the service received)."""
     serialize_writers(session)
     event = DccEvent(
-        at=datetime.now(UTC), type=type, data=_plain(data), artifacts=artifacts or None, scope=scope.get()
+        at=occurred_at or datetime.now(UTC),
+        type=type,
+        data=_plain(data),
+        artifacts=artifacts or None,
+        scope=scope.get(),
     )
     session.add(event)
     session.flush()

@@ -197,6 +197,7 @@ def run(
     progress: Progress | None = None,
     requirements: set[str] | None = None,
     stack: Any = None,
+    simulator_config: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Runs ``specs`` and judges the requirements (all of the REM's, or ``requirements``). Scenarios that talk to
     the simulators run one at a time (what a simulator receives is attributed to the scenario running), the others
@@ -205,22 +206,70 @@ def run(
     if rules.errors:
         raise RunError("the rule files have errors: " + "; ".join(str(e) for e in rules.errors[:5]))
     started = datetime.now(UTC)
-    runs: dict[str, ScenarioRun] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {
-            pool.submit(_execute, spec, target, rem, profile, bundle_dir): spec for spec in specs.values()
-        }
-        for future in as_completed(futures):
-            result = future.result()
-            runs[result.spec.id] = result
-            if progress:
-                progress(result.spec.id, result)
+    owned = stack is None and any(spec.needs for spec in specs.values())
+    if owned:
+        stack = start_simulators(target, bundle_dir, simulator_config)
+    try:
+        runs = _run_all(specs, target, rem, profile, bundle_dir, jobs, progress, stack)
+    finally:
+        if owned:
+            stack.stop()
+            target.configure({})
     trace = _assemble(runs)
     evaluator = Evaluator(rules, rem, profile, artifacts_dir=bundle_dir)
     verdicts = evaluator.evaluate(trace)
     selected = requirements if requirements is not None else {r.id for r in rem.requirements}
     results = [_result(v, rem, runs.get(v.scenario)) for v in verdicts if v.requirement in selected]
     return RunOutcome(started, datetime.now(UTC), results, runs, trace)
+
+
+def start_simulators(target: Target, bundle_dir: Path, config: dict[str, Any] | None = None) -> Any:
+    """Starts the simulators on loopback with the run's evidence store (their artifacts land in the bundle) and tells
+    the target where they are. An editor's DCC must already be configured with the same endpoints: give fixed ports
+    in ``config`` (the ``simulators up`` configuration file)."""
+    from harness.simulators.base import SimulatorError
+    from harness.simulators.evidence import EvidenceStore
+    from harness.simulators.stack import Stack, environment
+
+    config = dict(config or {})
+    stack = Stack(config, config.get("host") or "127.0.0.1", evidence=EvidenceStore(bundle_dir))
+    try:
+        stack.start()
+    except SimulatorError as error:
+        raise RunError(str(error)) from None
+    target.configure(environment(stack.endpoints()))
+    return stack
+
+
+def _run_all(
+    specs: dict[str, ScenarioSpec],
+    target: Target,
+    rem: Rem,
+    profile: dict[str, Any],
+    bundle_dir: Path,
+    jobs: int,
+    progress: Progress | None,
+    stack: Any,
+) -> dict[str, ScenarioRun]:
+    runs: dict[str, ScenarioRun] = {}
+
+    def done(result: ScenarioRun) -> None:
+        runs[result.spec.id] = result
+        if progress:
+            progress(result.spec.id, result)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [
+            pool.submit(_execute, spec, target, rem, profile, bundle_dir)
+            for spec in specs.values()
+            if not spec.needs
+        ]
+        for spec in specs.values():  # the serial lane, while the pool works on the others
+            if spec.needs:
+                done(_execute(spec, target, rem, profile, bundle_dir, stack))
+        for future in as_completed(futures):
+            done(future.result())
+    return runs
 
 
 def _assemble(runs: dict[str, ScenarioRun]) -> list[Event]:

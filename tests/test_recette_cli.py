@@ -17,6 +17,8 @@ def test_recette_checks_the_rem_and_the_rules(tmp_path, capsys):
 
 
 def test_recette_stops_on_a_rem_with_errors(tmp_path, capsys):
-    bad = write_sheet(tmp_path / "bad.xlsx", [row("A.01", "A.01.01", proofs=[("A.01.01.01", "p"), ("A.01.01.01", "q")])])
+    bad = write_sheet(
+        tmp_path / "bad.xlsx", [row("A.01", "A.01.01", proofs=[("A.01.01.01", "p"), ("A.01.01.01", "q")])]
+    )
     assert main(["recette", "--rem", str(bad), "--out", str(tmp_path / "out")]) == 1
     assert "cannot start" in capsys.readouterr().out

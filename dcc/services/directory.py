@@ -541,6 +541,7 @@ def lookup_rpps(
             "invalid_rpps", f"{rpps!r} is not an RPPS (11 digits) or ADELI (9 digits) number"
         )
     error = None
+    requested_at = _now()
     if client is not None and not faults.active("rpps_search_bypasses_fhir"):
         try:
             found = client.practitioners(rpps=rpps)
@@ -551,6 +552,7 @@ def lookup_rpps(
             events.emit(
                 session,
                 "directory.search_requested",
+                occurred_at=requested_at,
                 by="rpps",
                 user=user,
                 source="fhir",
@@ -563,6 +565,7 @@ def lookup_rpps(
     events.emit(
         session,
         "directory.search_requested",
+        occurred_at=requested_at,
         by="rpps",
         user=user,
         source="local",

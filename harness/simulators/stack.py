@@ -115,6 +115,10 @@ class Stack:
                     url = value
                     break
             out[key] = url
+        if (
+            "annuaire" in self.running
+        ):  # the FHIR API wants an ESANTE-API-KEY header; any value unless configured
+            out["annuaire_api_key"] = self.running["annuaire"].api_key or "recette-dcc"
         if "peer_dcc" in self.running:
             out["peer_dcc_bal"] = self.running["peer_dcc"].address
         if "dpi" in self.running:
@@ -122,15 +126,24 @@ class Stack:
         return out
 
 
+# The environment variables a DCC reads to find each simulator: the reference DCC reads exactly these, and
+# ``simulators up`` prints them for an editor to paste into their DCC's configuration.
+ENVIRONMENT = {
+    "insi": "DCC_INSI_URL",
+    "dmp": "DCC_DMP_URL",
+    "mss_smtp": "DCC_MSS_SMTP",
+    "psc_issuer": "DCC_PSC_URL",
+    "annuaire_fhir": "DCC_ANNUAIRE_URL",
+    "annuaire_api_key": "DCC_ANNUAIRE_API_KEY",
+    "peer_dcc_bal": "DCC_PEER_DCC_BAL",
+    "dpi_gateway_bal": "DCC_DPI_GATEWAY_BAL",
+}
+
+
+def environment(endpoints: dict[str, str]) -> dict[str, str]:
+    return {ENVIRONMENT[k]: v for k, v in endpoints.items() if k in ENVIRONMENT}
+
+
 def config_snippet(endpoints: dict[str, str]) -> str:
     """Environment lines an editor pastes into their DCC's configuration."""
-    names = {
-        "insi": "INSI_URL",
-        "dmp": "DMP_URL",
-        "mss_smtp": "MSS_SMTP",
-        "psc_issuer": "PSC_ISSUER",
-        "annuaire_fhir": "ANNUAIRE_FHIR_URL",
-        "peer_dcc_bal": "PEER_DCC_BAL",
-        "dpi_gateway_bal": "DPI_GATEWAY_BAL",
-    }
-    return "\n".join(f"DCC_{names[k]}={v}" for k, v in endpoints.items() if k in names)
+    return "\n".join(f"{name}={value}" for name, value in environment(endpoints).items())

@@ -29,7 +29,7 @@ class TargetSession(ABC):
     scope: str
 
     @abstractmethod
-    def call(self, operation: str, **arguments: Any) -> dict[str, Any]: ...
+    def call(self, operation: str, /, **arguments: Any) -> dict[str, Any]: ...
 
     @abstractmethod
     def events(self) -> list[dict[str, Any]]: ...
@@ -95,6 +95,10 @@ class Target(ABC):
 
     @abstractmethod
     def session(self, scope: str) -> TargetSession: ...
+
+    def configure(self, environment: dict[str, str]) -> None:  # noqa: B027 - optional hook
+        """Where the simulators are (``DCC_INSI_URL``…, harness.simulators.stack.ENVIRONMENT); an empty mapping
+        forgets them. A DCC the harness does not run itself must have been configured beforehand."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Stops what the target started."""

@@ -10,28 +10,46 @@ import httpx
 
 from harness.targets.base import NotFound, Refused, Target, TargetError, TargetSession
 
-# operation -> (HTTP method, path template, names of the arguments that go into the path)
-ROUTES: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "create_patient": ("POST", "/driver/patients", ()),
-    "get_patient": ("GET", "/driver/patients/{patient_id}", ("patient_id",)),
-    "change_identity_status": ("POST", "/driver/patients/{patient_id}/identity-status", ("patient_id",)),
-    "accept_cgu": ("POST", "/driver/cgu/acceptances", ()),
-    "create_frcp": ("POST", "/driver/frcp", ()),
-    "create_pps": ("POST", "/driver/pps", ()),
-    "get_document": ("GET", "/driver/documents/{document_id}", ("document_id",)),
-    "enter": ("POST", "/driver/documents/{document_id}/entries", ("document_id",)),
-    "set_status": ("POST", "/driver/documents/{document_id}/status", ("document_id",)),
-    "new_version": ("POST", "/driver/documents/{document_id}/versions", ("document_id",)),
-    "add_attachment": ("POST", "/driver/documents/{document_id}/attachments", ("document_id",)),
-    "export_audit": ("GET", "/driver/audit", ()),
-}
+# The operations every DCC must serve for the recette to start (the others are looked up per scenario).
+CORE = (
+    "create_patient",
+    "get_patient",
+    "change_identity_status",
+    "create_frcp",
+    "create_pps",
+    "get_document",
+    "enter",
+    "set_status",
+    "new_version",
+    "list_events",
+)
+
+
+def routes_from_openapi(document: dict[str, Any]) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """operationId → (HTTP method, path template, names of its path parameters), from the DCC's OpenAPI document:
+    the test-driver operations are found by their ``operationId`` (docs/test-driver.md)."""
+    routes = {}
+    for path, methods in (document.get("paths") or {}).items():
+        if not path.startswith("/driver/"):
+            continue
+        for method, spec in methods.items():
+            name = spec.get("operationId") if isinstance(spec, dict) else None
+            if name:
+                params = tuple(p.strip("{}") for p in path.split("/") if p.startswith("{"))
+                routes[name] = (method.upper(), path, params)
+    return routes
+
+
 PAGE = 1000
 
 
 class HttpSession(TargetSession):
-    def __init__(self, scope: str, client: httpx.Client) -> None:
+    def __init__(
+        self, scope: str, client: httpx.Client, routes: dict[str, tuple[str, str, tuple[str, ...]]]
+    ) -> None:
         self.scope = scope
         self._client = client
+        self._routes = routes
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -39,10 +57,10 @@ class HttpSession(TargetSession):
         except httpx.HTTPError as error:
             raise TargetError(f"{method} {self._client.base_url}{path}: {error}") from error
 
-    def call(self, operation: str, **arguments: Any) -> dict[str, Any]:
-        if operation not in ROUTES:
-            raise TargetError(f"the test-driver API has no operation {operation!r}")
-        method, template, in_path = ROUTES[operation]
+    def call(self, operation: str, /, **arguments: Any) -> dict[str, Any]:
+        if operation not in self._routes:
+            raise TargetError(f"the DCC's test-driver API does not serve the operation {operation!r}")
+        method, template, in_path = self._routes[operation]
         path = template.format(**{name: quote(str(arguments.pop(name)), safe="") for name in in_path})
         response = self._request(method, path, json=arguments if method == "POST" else None)
         body = _json(response, method, path)
@@ -95,10 +113,11 @@ class HttpTarget(Target):
         if response.status_code != 200:
             raise TargetError(f"{self.driver_url}/openapi.json: HTTP {response.status_code}")
         self._openapi = response.json()
-        missing = sorted({t for _m, t, _p in ROUTES.values()} - set(self._openapi.get("paths", {})))
+        self.routes = routes_from_openapi(self._openapi)
+        missing = [name for name in CORE if name not in self.routes]
         if missing:
             raise TargetError(
-                f"{self.driver_url} does not serve the test-driver API: missing {', '.join(missing)}"
+                f"{self.driver_url} does not serve the test-driver API: missing operation(s) {', '.join(missing)}"
             )
 
     def describe(self) -> dict[str, Any]:
@@ -111,7 +130,7 @@ class HttpTarget(Target):
         }
 
     def session(self, scope: str) -> HttpSession:
-        return HttpSession(scope, self._client)
+        return HttpSession(scope, self._client, self.routes)
 
     def close(self) -> None:
         self._client.close()

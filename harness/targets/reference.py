@@ -4,6 +4,8 @@ every call."""
 
 from __future__ import annotations
 
+import functools
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 import dcc
 from dcc import faults as dcc_faults
 from dcc.db import make_engine, make_session_factory, migrate
-from dcc.driver import Driver
+from dcc.driver import Driver, load_operations
 from dcc.driver import NotFound as DriverNotFound
 from dcc.driver import Refused as DriverRefused
 from harness.targets.base import NotFound, Refused, Target, TargetError, TargetSession
@@ -25,10 +27,12 @@ class ReferenceSession(TargetSession):
         self._driver = Driver(make_session_factory(self._engine))
         self._faults = faults
 
-    def call(self, operation: str, **arguments: Any) -> dict[str, Any]:
+    def call(self, operation: str, /, **arguments: Any) -> dict[str, Any]:
         function = getattr(self._driver, operation, None)
-        if function is None or operation.startswith("_"):
-            raise TargetError(f"the reference DCC has no test-driver operation {operation!r}")
+        if function is None or operation.startswith("_") or operation in ("call", "for_url"):
+            if operation not in load_operations():
+                raise TargetError(f"the reference DCC has no test-driver operation {operation!r}")
+            function = functools.partial(self._driver.call, operation)
         with dcc_faults.enabled(*self._faults):
             try:
                 return function(**arguments)
@@ -61,6 +65,17 @@ class ReferenceTarget(Target):
         self._template = self._dir / "template.sqlite3"
         migrate(f"sqlite:///{self._template}")
         self._sessions: list[ReferenceSession] = []
+        self._saved_environment: dict[str, str | None] = {}
+
+    def configure(self, environment: dict[str, str]) -> None:
+        """The in-process DCC reads its settings from the process environment: set them, or restore what was there."""
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -78,6 +93,7 @@ class ReferenceTarget(Target):
         return session
 
     def close(self) -> None:
+        self.configure({})
         for session in self._sessions:
             session.close()
         if self._owned:

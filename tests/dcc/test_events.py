@@ -32,7 +32,9 @@ def test_lifecycle_events_carry_the_catalogue_fields(session):
     assert (data["from"], data["to"], data["kind"], data["version"]) == ("en_cours", "complete", "FRCP", 1)
     assert data["identity_status"] == "provisoire" and "ins" not in data
     audit_of_entry = [
-        e for e in exported if e["type"] == "audit.recorded" and e["data"]["action"] == "document.field_entered"
+        e
+        for e in exported
+        if e["type"] == "audit.recorded" and e["data"]["action"] == "document.field_entered"
     ]
     assert audit_of_entry[0]["data"]["entity_id"] == data["document_id"]
     seqs = [e["seq"] for e in exported]

@@ -145,7 +145,9 @@ def test_diff_between_two_versions_of_our_rem_shows_exactly_the_edits(tmp_path, 
     shutil.copytree(SOURCE_DIR, sources)
     ins = sources / "INS.yaml"
     text = ins.read_text(encoding="utf-8")
-    text = text.replace("l'auteur du changement.", "l'auteur et le motif du changement.", 1)  # INS.03 reworded
+    text = text.replace(
+        "l'auteur du changement.", "l'auteur et le motif du changement.", 1
+    )  # INS.03 reworded
     text = text.replace(
         '    - [INS.04.01.01, "Traces des appels INSi et des retours"]\n',
         '    - [INS.04.01.01, "Traces des appels INSi et des retours"]\n    - [INS.04.01.02, "Rapport INSi"]\n',
@@ -163,4 +165,7 @@ def test_diff_between_two_versions_of_our_rem_shows_exactly_the_edits(tmp_path, 
     assert [c["id"] for c in diff["changed"]] == ["INS.03", "INS.04"]
     ins03, ins04 = diff["changed"]
     assert list(ins03) == ["fields", "id"] and list(ins03["fields"]) == ["statement"]
-    assert ins04 == {"id": "INS.04", "scenarios_changed": [{"id": "INS.04.01", "proofs_added": ["INS.04.01.02"]}]}
+    assert ins04 == {
+        "id": "INS.04",
+        "scenarios_changed": [{"id": "INS.04.01", "proofs_added": ["INS.04.01.02"]}],
+    }

@@ -45,7 +45,9 @@ def _one_requirement_rem(proofs: int):
     from rem.model import Nature, Proof, Rem, Requirement, Scenario
 
     scenario = Scenario("A.01.01", "s", tuple(Proof(f"A.01.01.{i:02d}", "p") for i in range(1, proofs + 1)))
-    return Rem("x", "", "1", (Requirement("A.01", "A", "", "", "", Nature.EXIGENCE, "DOIT", scenarios=(scenario,)),))
+    return Rem(
+        "x", "", "1", (Requirement("A.01", "A", "", "", "", Nature.EXIGENCE, "DOIT", scenarios=(scenario,)),)
+    )
 
 
 def test_a_failed_write_leaves_the_previous_file(tmp_path):

@@ -45,12 +45,15 @@ def evaluator(tmp_path_factory):
 
 
 def verdict(evaluator, items):
-    events = [Event(f"e{i:04d}", i, "2026-01-01T00:00:00Z", src, typ, data, SCENARIO)
-              for i, (src, typ, data) in enumerate(items, start=1)]
+    events = [
+        Event(f"e{i:04d}", i, "2026-01-01T00:00:00Z", src, typ, data, SCENARIO)
+        for i, (src, typ, data) in enumerate(items, start=1)
+    ]
     try:
         (v,) = [v for v in evaluator.evaluate(events) if v.requirement == "T.01"]
     except Exception:
         import json as _j
+
         open("/tmp/crash-items.json", "a").write(_j.dumps(items) + "\n")
         raise
     return v
@@ -70,8 +73,11 @@ def oracle(items):
     if not triggers:
         return Outcome.NON_EVALUE
     for i, doc in triggers:
-        later = [d for j, (_, t, d) in enumerate(items) if j > i and t == "dmp.provide_and_register"
-                 and d["unique_id"] == doc]
+        later = [
+            d
+            for j, (_, t, d) in enumerate(items)
+            if j > i and t == "dmp.provide_and_register" and d["unique_id"] == doc
+        ]
         if not later or any("INVISIBLE_PATIENT" in d["codes"] for d in later):
             return Outcome.NON_CONFORME
     return Outcome.CONFORME
@@ -79,13 +85,25 @@ def oracle(items):
 
 DOCS = st.sampled_from(["D1", "D2", "D3"])
 EVENTS = st.lists(
-    st.one_of(DOCS.map(validated), st.tuples(DOCS, st.sampled_from([("N",), ("N", "INVISIBLE_PATIENT")])).map(
-        lambda x: shared(x[0], x[1]))),
+    st.one_of(
+        DOCS.map(validated),
+        st.tuples(DOCS, st.sampled_from([("N",), ("N", "INVISIBLE_PATIENT")])).map(
+            lambda x: shared(x[0], x[1])
+        ),
+    ),
     max_size=8,
 )
-NOISE = st.lists(st.tuples(st.just("dcc"), st.sampled_from(["user.login", "audit.recorded", "patient.created"]),
-                           st.fixed_dictionaries({"document_id": DOCS})), max_size=4)
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+NOISE = st.lists(
+    st.tuples(
+        st.just("dcc"),
+        st.sampled_from(["user.login", "audit.recorded", "patient.created"]),
+        st.fixed_dictionaries({"document_id": DOCS}),
+    ),
+    max_size=4,
+)
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
@@ -116,6 +134,7 @@ def test_reordering_independent_documents_never_changes_verdicts(evaluator, shar
         "D1": [validated("D1"), shared("D1")] if shared_flags[0] else [validated("D1")],
         "D2": [validated("D2"), shared("D2", ("N", "INVISIBLE_PATIENT") if shared_flags[1] else ("N",))],
     }
+
     def interleave():
         queues = {k: list(v) for k, v in streams.items()}
         out = []
@@ -123,12 +142,15 @@ def test_reordering_independent_documents_never_changes_verdicts(evaluator, shar
             key = rnd.choice([k for k, q in queues.items() if q])
             out.append(queues[key].pop(0))
         return out
+
     assert verdict(evaluator, interleave()).verdict is verdict(evaluator, interleave()).verdict
 
 
 def test_same_trace_same_bytes(evaluator):
     items = [validated("D1"), shared("D1"), validated("D2"), shared("D2", ("INVISIBLE_PATIENT",))]
-    events = [Event(f"e{i}", i, "2026-01-01T00:00:00Z", s, t, d, SCENARIO) for i, (s, t, d) in enumerate(items, 1)]
+    events = [
+        Event(f"e{i}", i, "2026-01-01T00:00:00Z", s, t, d, SCENARIO) for i, (s, t, d) in enumerate(items, 1)
+    ]
     first = dumps(report(evaluator.evaluate(events), evaluator.rules, None, {}))
     second = dumps(report(evaluator.evaluate(list(events)), evaluator.rules, None, {}))
     assert first == second
@@ -139,15 +161,21 @@ def test_same_trace_same_bytes(evaluator):
 
 def test_editing_one_statement_drifts_exactly_that_rule(tmp_path, capsys):
     rem = load_rem(default_rem_path()).rem
-    edited = tuple(dataclasses.replace(r, statement=r.statement + " Il DOIT aussi le journaliser.")
-                   if r.id == "DMP/ALIM.02" else r for r in rem.requirements)
+    edited = tuple(
+        dataclasses.replace(r, statement=r.statement + " Il DOIT aussi le journaliser.")
+        if r.id == "DMP/ALIM.02"
+        else r
+        for r in rem.requirements
+    )
     path = write_rem(dataclasses.replace(rem, requirements=edited), tmp_path / "REM_DCC_2025.02.xlsx")
     assert main(["rules", "check", "--rem", str(path), "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert [d["requirement"] for d in out["drifted"]] == ["DMP/ALIM.02"]
     assert out["unbound"] == [] and out["orphans"] == [] and out["errors"] == []
     # whitespace-only retyping is not drift
-    retyped = tuple(dataclasses.replace(r, statement=r.statement.replace(" ", "  \u00a0")) for r in rem.requirements)
+    retyped = tuple(
+        dataclasses.replace(r, statement=r.statement.replace(" ", "  \u00a0")) for r in rem.requirements
+    )
     path = write_rem(dataclasses.replace(rem, requirements=retyped), tmp_path / "REM_retyped.xlsx")
     assert main(["rules", "check", "--rem", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["drifted"] == []
@@ -162,18 +190,48 @@ def test_rules_check_on_our_rem_is_clean(capsys):
 
 def test_rules_eval_on_a_hand_written_trace(tmp_path, capsys):
     """Two scenarios of the REM replayed offline: one DMP deposit is right, one FRCP goes visible too early."""
+
     def ev(n, scenario, typ, src, **data):
         return Event(f"e{n:03d}", n, "2026-11-24T10:00:00.000000Z", src, typ, data, scenario)
 
     trace = tmp_path / "trace.jsonl"
-    write_trace(trace, [
-        ev(1, "DMP/ALIM.01.01", "document.status_changed", "dcc", document_id="F1", kind="FRCP", to="valide",
-           identity_status="qualifiee"),
-        ev(2, "DMP/ALIM.01.01", "dmp.provide_and_register", "dmp", unique_id="F1", result="success",
-           format_code="urn:asip:ci-sis:frcp:2011", type_code="34794-8"),
-        ev(3, "DMP/ALIM.02.01", "dmp.provide_and_register", "dmp", unique_id="F2", result="success",
-           type_code="34794-8", pps_in_dmp=False, invisible_patient=False, confidentiality_codes=["N"]),
-    ])
+    write_trace(
+        trace,
+        [
+            ev(
+                1,
+                "DMP/ALIM.01.01",
+                "document.status_changed",
+                "dcc",
+                document_id="F1",
+                kind="FRCP",
+                to="valide",
+                identity_status="qualifiee",
+            ),
+            ev(
+                2,
+                "DMP/ALIM.01.01",
+                "dmp.provide_and_register",
+                "dmp",
+                unique_id="F1",
+                result="success",
+                format_code="urn:asip:ci-sis:frcp:2011",
+                type_code="34794-8",
+            ),
+            ev(
+                3,
+                "DMP/ALIM.02.01",
+                "dmp.provide_and_register",
+                "dmp",
+                unique_id="F2",
+                result="success",
+                type_code="34794-8",
+                pps_in_dmp=False,
+                invisible_patient=False,
+                confidentiality_codes=["N"],
+            ),
+        ],
+    )
     assert main(["rules", "eval", str(trace), "--json"]) == 1
     document = json.loads(capsys.readouterr().out)
     rows = {(v["requirement"], v["scenario"]): v for v in document["verdicts"]}

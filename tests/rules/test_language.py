@@ -64,7 +64,7 @@ def test_a_negated_comparison_also_matches_an_absent_field():
 
 
 def test_dnf_expands_or_into_flat_conjunctions():
-    dnf = to_durable_dnf(parse('(a == 1 or b == 2) and c == 3'))
+    dnf = to_durable_dnf(parse("(a == 1 or b == 2) and c == 3"))
     assert dnf == [[{"data.a": 1}, {"data.c": 3}], [{"data.b": 2}, {"data.c": 3}]]
 
 
@@ -87,13 +87,27 @@ def _load(tmp_path, text):
 @pytest.mark.parametrize(
     "body, line, message",
     [
-        (f"      rem_text_sha256: '{SHA}'\n      lorsque: {{event: a.b}}\n      doti: []\n", 2, "unknown key(s) doti"),
+        (
+            f"      rem_text_sha256: '{SHA}'\n      lorsque: {{event: a.b}}\n      doti: []\n",
+            2,
+            "unknown key(s) doti",
+        ),
         (f"      rem_text_sha256: '{SHA}'\n      doit: [{{event: a.b}}]\n", 2, "needs 'lorsque'"),
-        (f"      rem_text_sha256: '{SHA}'\n      lorsque: {{event: ab}}\n      doit: [{{event: a.b}}]\n", 2,
-         "dotted event type"),
-        (f"      rem_text_sha256: '{SHA}'\n      lorsque: {{event: a.b, quand: 'x =='}}\n      doit: [{{event: a.b}}]\n",
-         2, "lorsque quand: unexpected end of condition"),
-        ("      rem_text_sha256: 12\n      manuelle: true\n      preuve_attendue: x\n", 2, "quoted 64-hex sha256"),
+        (
+            f"      rem_text_sha256: '{SHA}'\n      lorsque: {{event: ab}}\n      doit: [{{event: a.b}}]\n",
+            2,
+            "dotted event type",
+        ),
+        (
+            f"      rem_text_sha256: '{SHA}'\n      lorsque: {{event: a.b, quand: 'x =='}}\n      doit: [{{event: a.b}}]\n",
+            2,
+            "lorsque quand: unexpected end of condition",
+        ),
+        (
+            "      rem_text_sha256: 12\n      manuelle: true\n      preuve_attendue: x\n",
+            2,
+            "quoted 64-hex sha256",
+        ),
         (f"      rem_text_sha256: '{SHA}'\n      manuelle: true\n", 2, "names the proof"),
     ],
 )

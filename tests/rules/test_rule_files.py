@@ -65,4 +65,7 @@ def test_python_fallback_fires_exactly_like_durable_rules(rid):
             continue  # the case the fallback exists for; its verdicts are checked by the fixture test
         python = _python_firings(rule, facts)
         assert (python.triggers, python.discharged, python.forbidden) == (
-            durable.triggers, {i: dict(d) for i, d in durable.discharged.items()}, dict(durable.forbidden)), (rid, case)
+            durable.triggers,
+            {i: dict(d) for i, d in durable.discharged.items()},
+            dict(durable.forbidden),
+        ), (rid, case)

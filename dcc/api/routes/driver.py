@@ -104,7 +104,10 @@ def _call(function, *args, **kwargs) -> dict[str, Any]:
 
 
 @router.post(
-    "/patients", status_code=201, summary="Create a patient from traits (typed by hand or received by flow)"
+    "/patients",
+    status_code=201,
+    summary="Create a patient from traits (typed by hand or received by flow)",
+    operation_id="create_patient",
 )
 def create_patient(body: PatientIn, request: Request) -> dict[str, Any]:
     return _call(
@@ -117,54 +120,82 @@ def create_patient(body: PatientIn, request: Request) -> dict[str, Any]:
     )
 
 
-@router.get("/patients/{patient_id}", summary="A patient's identity and its status")
+@router.get(
+    "/patients/{patient_id}", summary="A patient's identity and its status", operation_id="get_patient"
+)
 def get_patient(patient_id: str, request: Request) -> dict[str, Any]:
     return _call(_driver(request).get_patient, patient_id)
 
 
-@router.post("/patients/{patient_id}/identity-status", summary="Change the identity status (RNIV)")
+@router.post(
+    "/patients/{patient_id}/identity-status",
+    summary="Change the identity status (RNIV)",
+    operation_id="change_identity_status",
+)
 def change_identity_status(patient_id: str, body: IdentityStatusIn, request: Request) -> dict[str, Any]:
     return _call(_driver(request).change_identity_status, patient_id, **body.model_dump())
 
 
-@router.post("/cgu/acceptances", status_code=201, summary="A professional accepts the CGU")
+@router.post(
+    "/cgu/acceptances", status_code=201, summary="A professional accepts the CGU", operation_id="accept_cgu"
+)
 def accept_cgu(body: CguIn, request: Request) -> dict[str, Any]:
     return _call(_driver(request).accept_cgu, body.user_id, body.cgu_version, body.user_kind)
 
 
-@router.post("/frcp", status_code=201, summary="Create an FRCP for a patient")
+@router.post("/frcp", status_code=201, summary="Create an FRCP for a patient", operation_id="create_frcp")
 def create_frcp(body: FrcpIn, request: Request) -> dict[str, Any]:
     return _call(_driver(request).create_frcp, body.patient_id, body.author, body.content)
 
 
-@router.post("/pps", status_code=201, summary="Create a PPS from its validated FRCP")
+@router.post(
+    "/pps", status_code=201, summary="Create a PPS from its validated FRCP", operation_id="create_pps"
+)
 def create_pps(body: PpsIn, request: Request) -> dict[str, Any]:
     return _call(_driver(request).create_pps, body.frcp_id, body.author, body.content)
 
 
-@router.get("/documents/{document_id}", summary="A document (FRCP or PPS), its status and content")
+@router.get(
+    "/documents/{document_id}",
+    summary="A document (FRCP or PPS), its status and content",
+    operation_id="get_document",
+)
 def get_document(document_id: str, request: Request) -> dict[str, Any]:
     return _call(_driver(request).get_document, document_id)
 
 
-@router.post("/documents/{document_id}/entries", summary="A manual entry in a document, with its operator")
+@router.post(
+    "/documents/{document_id}/entries",
+    summary="A manual entry in a document, with its operator",
+    operation_id="enter",
+)
 def enter(document_id: str, body: EntryIn, request: Request) -> dict[str, Any]:
     return _call(_driver(request).enter, document_id, body.field, body.value, body.author)
 
 
-@router.post("/documents/{document_id}/status", summary="Change a document's status")
+@router.post(
+    "/documents/{document_id}/status", summary="Change a document's status", operation_id="set_status"
+)
 def set_status(document_id: str, body: StatusIn, request: Request) -> dict[str, Any]:
     return _call(_driver(request).set_status, document_id, body.to, body.author)
 
 
 @router.post(
-    "/documents/{document_id}/versions", status_code=201, summary="A new version of a validated document"
+    "/documents/{document_id}/versions",
+    status_code=201,
+    summary="A new version of a validated document",
+    operation_id="new_version",
 )
 def new_version(document_id: str, body: AuthorIn, request: Request) -> dict[str, Any]:
     return _call(_driver(request).new_version, document_id, body.author)
 
 
-@router.post("/documents/{document_id}/attachments", status_code=201, summary="Attach a file to a document")
+@router.post(
+    "/documents/{document_id}/attachments",
+    status_code=201,
+    summary="Attach a file to a document",
+    operation_id="add_attachment",
+)
 def add_attachment(document_id: str, body: AttachmentIn, request: Request) -> dict[str, Any]:
     return _call(
         _driver(request).add_attachment,
@@ -176,12 +207,20 @@ def add_attachment(document_id: str, body: AttachmentIn, request: Request) -> di
     )
 
 
-@router.get("/audit", summary="The audit log in chain order and the DCC's own integrity check of it")
+@router.get(
+    "/audit",
+    summary="The audit log in chain order and the DCC's own integrity check of it",
+    operation_id="export_audit",
+)
 def export_audit(request: Request) -> dict[str, Any]:
     return _driver(request).export_audit()
 
 
-@router.get("/events", summary="The DCC's event journal in the trace envelope (docs/trace-events.md)")
+@router.get(
+    "/events",
+    summary="The DCC's event journal in the trace envelope (docs/trace-events.md)",
+    operation_id="list_events",
+)
 def list_events(
     request: Request,
     after: int = Query(0, ge=0, description="only events with seq greater than this"),

@@ -34,7 +34,10 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_rules_lets_functions_and_first_matching_rule(saxon: PySaxonProcessor, tmp_path: Path) -> None:
-    sch = _write(tmp_path / "s.sch", HEAD.format(extra=' xmlns:f="urn:f" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"') + """
+    sch = _write(
+        tmp_path / "s.sch",
+        HEAD.format(extra=' xmlns:f="urn:f" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"')
+        + """
       <let name="allowed" value="('A', 'B')"/>
       <xsl:function name="f:ok" as="xs:boolean" xmlns:xs="http://www.w3.org/2001/XMLSchema">
         <xsl:param name="code"/><xsl:sequence select="$code = $allowed"/>
@@ -47,7 +50,8 @@ def test_rules_lets_functions_and_first_matching_rule(saxon: PySaxonProcessor, t
           <report id="is-b" role="info" test="$code = 'B'">B here</report>
         </rule>
       </pattern>
-    </schema>""")
+    </schema>""",
+    )
     assert _run(saxon, sch) == [
         ("report", "is-b", "info", "/r[1]/item[2]", "B here"),
         ("assert", "code-ok", "error", "/r[1]/item[3]", "bad code Z on item"),
@@ -56,22 +60,32 @@ def test_rules_lets_functions_and_first_matching_rule(saxon: PySaxonProcessor, t
 
 
 def test_includes_and_abstract_patterns_and_rules(saxon: PySaxonProcessor, tmp_path: Path) -> None:
-    _write(tmp_path / "abstract" / "inList.sch", """
+    _write(
+        tmp_path / "abstract" / "inList.sch",
+        """
       <pattern xmlns="http://purl.oclc.org/dsdl/schematron" abstract="true" id="inList">
         <rule context="$elt"><assert id="in-list" test="@code = $codes">$name: <value-of select="@code"/></assert></rule>
-      </pattern>""")
-    _write(tmp_path / "include" / "items.sch", """
+      </pattern>""",
+    )
+    _write(
+        tmp_path / "include" / "items.sch",
+        """
       <pattern xmlns="http://purl.oclc.org/dsdl/schematron" is-a="inList" id="items">
         <param name="elt" value="c:r/c:item"/><param name="codes" value="('A','Z')"/><param name="name" value="'x'"/>
-      </pattern>""")
-    sch = _write(tmp_path / "main.sch", HEAD.format(extra="") + """
+      </pattern>""",
+    )
+    sch = _write(
+        tmp_path / "main.sch",
+        HEAD.format(extra="")
+        + """
       <include href="abstract/inList.sch"/>
       <include href="include/items.sch"/>
       <pattern id="ext">
         <rule abstract="true" id="has-code"><assert id="has-code" test="@code">no code</assert></rule>
         <rule context="c:box"><extends rule="has-code"/></rule>
       </pattern>
-    </schema>""")
+    </schema>""",
+    )
     assert _run(saxon, sch) == [
         ("assert", "in-list", None, "/r[1]/item[2]", "$name: B"),  # params substitute queries, not text
         ("assert", "has-code", None, "/r[1]/box[1]", "no code"),
@@ -79,12 +93,16 @@ def test_includes_and_abstract_patterns_and_rules(saxon: PySaxonProcessor, tmp_p
 
 
 def test_phases_select_patterns(saxon: PySaxonProcessor, tmp_path: Path) -> None:
-    sch = _write(tmp_path / "phases.sch", HEAD.format(extra=' defaultPhase="one"') + """
+    sch = _write(
+        tmp_path / "phases.sch",
+        HEAD.format(extra=' defaultPhase="one"')
+        + """
       <phase id="one"><active pattern="a"/></phase>
       <phase id="two"><active pattern="b"/></phase>
       <pattern id="a"><rule context="c:r"><assert id="a" test="false()">A</assert></rule></pattern>
       <pattern id="b"><rule context="c:r"><assert id="b" test="false()">B</assert></rule></pattern>
-    </schema>""")
+    </schema>""",
+    )
     assert [f[1] for f in _run(saxon, sch)] == ["a"]
     assert [f[1] for f in _run(saxon, sch, phase="two")] == ["b"]
     assert [f[1] for f in _run(saxon, sch, phase="#ALL")] == ["a", "b"]
@@ -94,12 +112,16 @@ def test_phases_select_patterns(saxon: PySaxonProcessor, tmp_path: Path) -> None
 
 def test_document_loads_are_relative_to_the_schematron(saxon: PySaxonProcessor, tmp_path: Path) -> None:
     _write(tmp_path / "jdv" / "codes.xml", '<list><c code="A"/><c code="B"/></list>')
-    sch = _write(tmp_path / "sch" / "vs.sch", HEAD.format(extra="") + """
+    sch = _write(
+        tmp_path / "sch" / "vs.sch",
+        HEAD.format(extra="")
+        + """
       <pattern id="vs">
         <let name="jdv" value="'../jdv/codes.xml'"/>
         <rule context="c:item"><assert id="vs" test="@code = document($jdv)//c/@code">out <value-of select="@code"/></assert></rule>
       </pattern>
-    </schema>""")
+    </schema>""",
+    )
     assert [f[4] for f in _run(saxon, sch)] == ["out Z"]
 
 
@@ -110,8 +132,11 @@ def test_missing_include_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_cache_is_reused_and_invalidated_by_an_included_file(tmp_path: Path) -> None:
-    inc = _write(tmp_path / "inc.sch", """<pattern xmlns="http://purl.oclc.org/dsdl/schematron" id="p">
-        <rule context="c:r"><assert test="true()">ok</assert></rule></pattern>""")
+    inc = _write(
+        tmp_path / "inc.sch",
+        """<pattern xmlns="http://purl.oclc.org/dsdl/schematron" id="p">
+        <rule context="c:r"><assert test="true()">ok</assert></rule></pattern>""",
+    )
     sch = _write(tmp_path / "main.sch", HEAD.format(extra="") + '<include href="inc.sch"/></schema>')
     first = SchematronCache(tmp_path / "cache")
     key1, xslt1 = first.get(sch)
@@ -168,12 +193,16 @@ def test_document_calls_use_the_preloaded_map(saxon: PySaxonProcessor, tmp_path:
     from harness.cda.validate import preload_candidates
 
     jdv = _write(tmp_path / "jdv" / "codes.xml", '<list><c code="A"/><c code="B"/></list>')
-    sch = _write(tmp_path / "sch" / "vs.sch", HEAD.format(extra="") + """
+    sch = _write(
+        tmp_path / "sch" / "vs.sch",
+        HEAD.format(extra="")
+        + """
       <pattern id="vs">
         <let name="jdv" value="'../jdv/codes.xml'"/>
         <rule context="c:item"><assert id="vs" test="@code = document($jdv)//c/@code">out <value-of select="@code"/></assert></rule>
       </pattern>
-    </schema>""")
+    </schema>""",
+    )
     compiled = compile_schematron(sch)
     assert preload_candidates(compiled.xslt, sch) == [jdv.resolve()]
     executable = saxon.new_xslt30_processor().compile_stylesheet(stylesheet_text=compiled.xslt)

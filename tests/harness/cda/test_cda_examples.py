@@ -78,7 +78,9 @@ def test_status_outside_value_set_fails(validator: Validator, examples: Path) ->
 
 def test_ins_birth_name_without_qualifier_fails(validator: Validator, examples: Path) -> None:
     tree = _frcp(examples)
-    family = tree.xpath("//cda:recordTarget/cda:patientRole/cda:patient/cda:name/cda:family[@qualifier='BR']", namespaces=NS)[0]
+    family = tree.xpath(
+        "//cda:recordTarget/cda:patientRole/cda:patient/cda:name/cda:family[@qualifier='BR']", namespaces=NS
+    )[0]
     del family.attrib["qualifier"]
     texts = _texts(validator, tree)
     assert any("Dans le cadre de l'INS" in t and "Nom de naissance" in t for t in texts), texts

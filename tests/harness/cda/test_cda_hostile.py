@@ -50,7 +50,10 @@ def test_oversized_file_is_refused_without_reading_it(
 
 
 def test_cli_goes_on_after_bad_files(
-    validator: Validator, examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    validator: Validator,
+    examples: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(harness.cda, "Validator", lambda cisis_dir=None: validator)

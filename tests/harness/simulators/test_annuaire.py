@@ -40,14 +40,17 @@ def fhir(sim: AnnuaireSimulator) -> httpx.Client:
 
 def test_search_practitioner_by_rpps(annuaire, evidence):
     with fhir(annuaire) as client:
-        response = client.get("/Practitioner", params={"identifier": "https://rpps.esante.gouv.fr|10000000001"})
+        response = client.get(
+            "/Practitioner", params={"identifier": "https://rpps.esante.gouv.fr|10000000001"}
+        )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/fhir+json")
     bundle = response.json()
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "searchset" and bundle["total"] == 1
     practitioner = bundle["entry"][0]["resource"]
     assert {"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "810000000001"} in [
-        {k: i[k] for k in ("system", "value")} for i in practitioner["identifier"]]
+        {k: i[k] for k in ("system", "value")} for i in practitioner["identifier"]
+    ]
     assert practitioner["name"][0]["family"] == "MARTIN"
     event = [e for e in evidence.events if e.type == "annuaire.search"][-1]
     assert event.data["resource"] == "Practitioner" and event.data["count"] == 1
@@ -55,12 +58,22 @@ def test_search_practitioner_by_rpps(annuaire, evidence):
 
 def test_search_by_idnps_mailbox_and_name(annuaire):
     with fhir(annuaire) as client:
-        by_idnat = client.get("/Practitioner", params={"identifier": "urn:oid:1.2.250.1.71.4.2.1|810000000002"}).json()
+        by_idnat = client.get(
+            "/Practitioner", params={"identifier": "urn:oid:1.2.250.1.71.4.2.1|810000000002"}
+        ).json()
         by_box = client.get("/Practitioner", params={"mailbox-mss:contains": "@medecin.mssante.fr"}).json()
-        by_name = client.get("/Practitioner", params={"name": "lefevre"}).json()  # accent- and case-insensitive
-        wrong_system = client.get("/Practitioner", params={"identifier": "https://rpps.esante.gouv.fr|810000000002"}).json()
-        roles = client.get("/PractitionerRole", params={"mailbox-mss": "claire.martin@hopital-simule.mssante.fr"}).json()
-        orgs = client.get("/Organization", params={"identifier": "https://finess.esante.gouv.fr|750000001"}).json()
+        by_name = client.get(
+            "/Practitioner", params={"name": "lefevre"}
+        ).json()  # accent- and case-insensitive
+        wrong_system = client.get(
+            "/Practitioner", params={"identifier": "https://rpps.esante.gouv.fr|810000000002"}
+        ).json()
+        roles = client.get(
+            "/PractitionerRole", params={"mailbox-mss": "claire.martin@hopital-simule.mssante.fr"}
+        ).json()
+        orgs = client.get(
+            "/Organization", params={"identifier": "https://finess.esante.gouv.fr|750000001"}
+        ).json()
     assert [e["resource"]["name"][0]["family"] for e in by_idnat["entry"]] == ["DUPONT"]
     assert sorted(e["resource"]["name"][0]["family"] for e in by_box["entry"]) == ["BERNARD", "DUPONT"]
     assert [e["resource"]["name"][0]["family"] for e in by_name["entry"]] == ["LEFÈVRE"]
@@ -80,9 +93,17 @@ def test_post_search_and_read(annuaire):
 
 
 def test_paging_50_per_page_with_next_links(evidence, faults):
-    data = {"practitioners": [
-        {"rpps": f"2{n:010d}", "family": f"NOM{n:03d}", "given": "Test",
-         "mailboxes": [{"address": f"p{n}@medecin.mssante.fr"}]} for n in range(120)]}
+    data = {
+        "practitioners": [
+            {
+                "rpps": f"2{n:010d}",
+                "family": f"NOM{n:03d}",
+                "given": "Test",
+                "mailboxes": [{"address": f"p{n}@medecin.mssante.fr"}],
+            }
+            for n in range(120)
+        ]
+    }
     with AnnuaireSimulator(evidence=evidence, faults=faults, annuaire_data=data) as sim, fhir(sim) as client:
         url: str | None = sim.base_url + "/fhir/v2/Practitioner?name=NOM"
         pages = []
@@ -111,7 +132,10 @@ def test_bad_requests_get_an_operation_outcome(annuaire, path, params, headers, 
         assert response.status_code == status
         outcome = response.json()
         assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["severity"] == "error"
-        assert client.get("/Practitioner", params={"identifier": "10000000001"}, headers=KEY).json()["total"] == 1
+        assert (
+            client.get("/Practitioner", params={"identifier": "10000000001"}, headers=KEY).json()["total"]
+            == 1
+        )
 
 
 @pytest.mark.parametrize(("mode", "status"), [(FaultMode.REFUSE, 403), (FaultMode.ERROR_5XX, 503)])
@@ -157,7 +181,9 @@ def test_in_process_client_serves_the_same_app(evidence, faults):
     sim = AnnuaireSimulator(evidence=evidence, faults=faults)
     with sim.client() as client:
         response = client.get("/fhir/v2/Practitioner", params={"identifier": "10000000004"}, headers=KEY)
-    assert response.json()["entry"][0]["resource"]["telecom"][0]["value"] == "cabinet.bernard@medecin.mssante.fr"
+    assert (
+        response.json()["entry"][0]["resource"]["telecom"][0]["value"] == "cabinet.bernard@medecin.mssante.fr"
+    )
 
 
 def test_extraction_files_are_pipe_separated_with_trailing_pipe(evidence, faults):
@@ -166,17 +192,27 @@ def test_extraction_files_are_pipe_separated_with_trailing_pipe(evidence, faults
         content = httpx.get(sim.base_url + "/extractions/PS_LibreAcces.zip", timeout=10).content
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         names = sorted(archive.namelist())
-        personnes = archive.read("PS_LibreAcces_Personne_activite_202611242015.txt").decode("utf-8").splitlines()
-        boxes = archive.read("Extraction_Correspondance_MSSante_202611242015.txt").decode("utf-8").splitlines()
-    assert names == ["Extraction_Correspondance_MSSante_202611242015.txt",
-                     "PS_LibreAcces_Personne_activite_202611242015.txt"]
+        personnes = (
+            archive.read("PS_LibreAcces_Personne_activite_202611242015.txt").decode("utf-8").splitlines()
+        )
+        boxes = (
+            archive.read("Extraction_Correspondance_MSSante_202611242015.txt").decode("utf-8").splitlines()
+        )
+    assert names == [
+        "Extraction_Correspondance_MSSante_202611242015.txt",
+        "PS_LibreAcces_Personne_activite_202611242015.txt",
+    ]
     assert personnes[0].startswith("Type d'identifiant PP|Identifiant PP|Identification nationale PP|")
     assert all(line.endswith("|") for line in personnes + boxes)
     header = personnes[0].split("|")
     martin = dict(zip(header, personnes[1].split("|"), strict=True))
-    assert martin["Identifiant PP"] == "10000000001" and martin["Identification nationale PP"] == "810000000001"
+    assert (
+        martin["Identifiant PP"] == "10000000001" and martin["Identification nationale PP"] == "810000000001"
+    )
     assert martin["Nom d'exercice"] == "MARTIN"
-    assert boxes[0].startswith("type_bal|adresse_bal|type_identifiant_pp|identifiant_pp|identification_nationale_pp|")
+    assert boxes[0].startswith(
+        "type_bal|adresse_bal|type_identifiant_pp|identifiant_pp|identification_nationale_pp|"
+    )
     assert any(line.startswith("APP|dpi@hopital-simule.mssante.fr|") for line in boxes)
 
 

@@ -25,8 +25,10 @@ def test_events_are_numbered_in_order_and_carry_the_current_scenario(tmp_path):
 
 def test_concurrent_emits_never_share_a_sequence_number():
     store = EvidenceStore()
-    threads = [threading.Thread(target=lambda: [store.emit("insi", "insi.request", {}) for _ in range(200)])
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: [store.emit("insi", "insi.request", {}) for _ in range(200)])
+        for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -47,7 +49,9 @@ def test_artifacts_on_disk_and_in_memory(tmp_path):
 
 
 def test_fault_plan_applies_by_operation_and_counts_uses():
-    plan = FaultPlan([Fault(FaultMode.ERROR_5XX, operation="token", times=2), Fault(FaultMode.SLOW, times=None)])
+    plan = FaultPlan(
+        [Fault(FaultMode.ERROR_5XX, operation="token", times=2), Fault(FaultMode.SLOW, times=None)]
+    )
     assert plan.take("token").mode is FaultMode.ERROR_5XX
     assert plan.take("token").mode is FaultMode.ERROR_5XX
     assert plan.take("token").mode is FaultMode.SLOW  # the 5xx is used up; the unbounded catch-all remains

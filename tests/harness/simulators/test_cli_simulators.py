@@ -42,8 +42,23 @@ def running(tmp_path):
         encoding="utf-8",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness", "simulators", "up", "--json", "--config", str(config), "--state", str(state)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "simulators",
+            "up",
+            "--json",
+            "--config",
+            str(config),
+            "--state",
+            str(state),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
     )
     try:
         line = read_line(process.stdout, 60)
@@ -59,13 +74,19 @@ def test_up_prints_endpoints_that_answer_and_stops_on_sigint(running, capsys):
     process, endpoints, state, tmp_path = running
     assert {"mss_smtp", "annuaire_fhir", "peer_dcc", "dpi"} <= set(endpoints)
     assert endpoints["mss_smtp"].startswith("smtp://127.0.0.1:")
-    assert endpoints["dpi"].startswith("http://127.0.0.1:") and endpoints["peer_dcc"].startswith("http://127.0.0.1:")
+    assert endpoints["dpi"].startswith("http://127.0.0.1:") and endpoints["peer_dcc"].startswith(
+        "http://127.0.0.1:"
+    )
     assert endpoints["peer_dcc_bal"] == "rcp@dcc-pair.mssante.fr"
     host, _, port = endpoints["mss_smtp"].removeprefix("smtp://").rpartition(":")
     with smtplib.SMTP(host, int(port), timeout=10) as client:
         assert client.ehlo()[0] == 250
-    fhir = httpx.get(endpoints["annuaire_fhir"] + "/Practitioner", params={"identifier": "10000000001"},
-                     headers={"ESANTE-API-KEY": "k"}, timeout=10)
+    fhir = httpx.get(
+        endpoints["annuaire_fhir"] + "/Practitioner",
+        params={"identifier": "10000000001"},
+        headers={"ESANTE-API-KEY": "k"},
+        timeout=10,
+    )
     assert fhir.json()["total"] == 1
     assert main(["simulators", "status", "--state", str(state)]) == 0
     out = capsys.readouterr().out
@@ -84,15 +105,21 @@ def test_status_without_a_running_up_is_a_usage_error(tmp_path, capsys):
 
 def test_status_reports_a_dead_endpoint(tmp_path, capsys):
     state = tmp_path / "state.json"
-    state.write_text(json.dumps({"pid": 1, "endpoints": {"mss_smtp": "smtp://127.0.0.1:9"}}), encoding="utf-8")
+    state.write_text(
+        json.dumps({"pid": 1, "endpoints": {"mss_smtp": "smtp://127.0.0.1:9"}}), encoding="utf-8"
+    )
     assert main(["simulators", "status", "--state", str(state)]) == 1
     assert "DOWN" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     ("text", "named"),
-    [("colour: blue\n", "'colour'"), ("simulators:\n  smtp: {}\n", "simulators.smtp"),
-     ("simulators:\n  mss: {prot: 1}\n", "simulators.mss.prot"), ("simulators: [\n", "cannot read")],
+    [
+        ("colour: blue\n", "'colour'"),
+        ("simulators:\n  smtp: {}\n", "simulators.smtp"),
+        ("simulators:\n  mss: {prot: 1}\n", "simulators.mss.prot"),
+        ("simulators: [\n", "cannot read"),
+    ],
 )
 def test_bad_config_names_the_key(tmp_path, capsys, text, named):
     config = tmp_path / "bad.yaml"
@@ -103,8 +130,10 @@ def test_bad_config_names_the_key(tmp_path, capsys, text, named):
 
 def test_unknown_simulator_option_is_a_usage_error(tmp_path, capsys):
     config = tmp_path / "typo.yaml"
-    config.write_text(f"evidence_dir: {tmp_path / 'ev'}\nsimulators:\n  mss: {{options: {{retrun_smtp: x}}}}\n",
-                      encoding="utf-8")
+    config.write_text(
+        f"evidence_dir: {tmp_path / 'ev'}\nsimulators:\n  mss: {{options: {{retrun_smtp: x}}}}\n",
+        encoding="utf-8",
+    )
     assert main(["simulators", "up", "--config", str(config), "--state", str(tmp_path / "s.json")]) == 2
     assert "retrun_smtp" in capsys.readouterr().err
 
@@ -135,11 +164,16 @@ def test_faults_from_the_config_are_injected(tmp_path):
 
 @pytest.mark.parametrize(
     ("faults", "named"),
-    [("[{mode: explode}]", "faults[0].mode"), ("[{mode: refuse, times: 0}]", "faults[0].times"),
-     ("[{mode: refuse, when: now}]", "faults[0]: unknown field")],
+    [
+        ("[{mode: explode}]", "faults[0].mode"),
+        ("[{mode: refuse, times: 0}]", "faults[0].times"),
+        ("[{mode: refuse, when: now}]", "faults[0]: unknown field"),
+    ],
 )
 def test_bad_fault_config_names_the_entry(tmp_path, capsys, faults, named):
     config = tmp_path / "bad-faults.yaml"
-    config.write_text(f"evidence_dir: {tmp_path / 'ev'}\nsimulators:\n  mss:\n    faults: {faults}\n", encoding="utf-8")
+    config.write_text(
+        f"evidence_dir: {tmp_path / 'ev'}\nsimulators:\n  mss:\n    faults: {faults}\n", encoding="utf-8"
+    )
     assert main(["simulators", "up", "--config", str(config), "--state", str(tmp_path / "s.json")]) == 2
     assert named in capsys.readouterr().err

@@ -18,10 +18,20 @@ from harness.simulators.mss.server import MssSimulator
 from tests.harness.simulators.test_mss import INS, cda, mail, xdm_zip
 
 USER = {"idnat": "810000000001", "rpps": "10000000001", "family": "MARTIN", "given": "Claire"}
-PATIENT = {"ins": INS, "ins_oid": "1.2.250.1.213.1.4.10", "ipp": "IPP-42", "ipp_oid": "1.2.250.1.999.3",
-           "identity_status": "qualifiee",
-           "traits": {"nom_naissance": "DUPONT", "prenoms": ["Marie", "Louise"], "sexe": "F",
-                      "date_naissance": "1979-03-15", "lieu_naissance": "63220"}}
+PATIENT = {
+    "ins": INS,
+    "ins_oid": "1.2.250.1.213.1.4.10",
+    "ipp": "IPP-42",
+    "ipp_oid": "1.2.250.1.999.3",
+    "identity_status": "qualifiee",
+    "traits": {
+        "nom_naissance": "DUPONT",
+        "prenoms": ["Marie", "Louise"],
+        "sexe": "F",
+        "date_naissance": "1979-03-15",
+        "lieu_naissance": "63220",
+    },
+}
 SECRET = "a-contextual-call-secret-of-32-bytes-or-more"
 GATEWAY = "dpi@hopital-simule.mssante.fr"
 
@@ -54,7 +64,11 @@ def test_token_claims_and_single_use():
 
 @pytest.mark.parametrize(
     ("kwargs", "claim"),
-    [({"secret": "another-secret-of-at-least-32-bytes!"}, "token"), ({"audience": "another-dcc"}, "aud"), ({"clock": lambda: 10**10}, "exp")],
+    [
+        ({"secret": "another-secret-of-at-least-32-bytes!"}, "token"),
+        ({"audience": "another-dcc"}, "aud"),
+        ({"clock": lambda: 10**10}, "exp"),
+    ],
 )
 def test_token_refused_naming_the_claim(kwargs, claim):
     token, _ = issue_token(secret=SECRET, issuer="dpi", audience="dcc", user=USER, patient=PATIENT)
@@ -74,19 +88,38 @@ def test_contextual_call_over_http_opens_the_dcc(tmp_path, monkeypatch):
     evidence = EvidenceStore(tmp_path / "bundle")
     dcc = FakeDcc()
     real_get = httpx.get
-    monkeypatch.setattr(httpx, "get", lambda url, **kw: httpx.Client(transport=httpx.MockTransport(dcc.app)).get(url)
-                        if url.startswith("http://dcc.test") else real_get(url, **kw))
+    monkeypatch.setattr(
+        httpx,
+        "get",
+        lambda url, **kw: (
+            httpx.Client(transport=httpx.MockTransport(dcc.app)).get(url)
+            if url.startswith("http://dcc.test")
+            else real_get(url, **kw)
+        ),
+    )
     with DpiSimulator(evidence=evidence, faults=FaultPlan(), dcc_url="http://dcc.test", secret=SECRET) as dpi:
         with httpx.Client(base_url=dpi.base_url, timeout=10) as client:
-            opened = client.post("/contextual-calls", json={"user": USER, "patient": PATIENT, "follow": True}).json()
-            prefill = client.post("/contextual-calls", json={"user": USER, "mode": "prefill", "follow": True,
-                                                             "patient": {"ipp": "IPP-77", "traits": PATIENT["traits"]}})
+            opened = client.post(
+                "/contextual-calls", json={"user": USER, "patient": PATIENT, "follow": True}
+            ).json()
+            prefill = client.post(
+                "/contextual-calls",
+                json={
+                    "user": USER,
+                    "mode": "prefill",
+                    "follow": True,
+                    "patient": {"ipp": "IPP-77", "traits": PATIENT["traits"]},
+                },
+            )
             bad = client.post("/contextual-calls", json={"user": USER, "patient": PATIENT, "mode": "delete"})
     assert opened["url"].startswith("http://dcc.test/contextual?token=")
     assert opened["dcc_status"] == 200 and prefill.json()["dcc_status"] == 200
     assert bad.status_code == 400 and "mode" in bad.json()["error"]
     calls = [e.data for e in evidence.events if e.type == "dpi.contextual_call"]
-    assert [(c["mode"], c["patient_ins"], c["ipp"]) for c in calls] == [("open", INS, "IPP-42"), ("prefill", None, "IPP-77")]
+    assert [(c["mode"], c["patient_ins"], c["ipp"]) for c in calls] == [
+        ("open", INS, "IPP-42"),
+        ("prefill", None, "IPP-77"),
+    ]
     assert all(c["user_id"] == "810000000001" for c in calls)
     replay = httpx.Client(transport=httpx.MockTransport(dcc.app)).get(opened["url"])
     assert replay.status_code == 403 and "jti" in replay.text
@@ -94,16 +127,25 @@ def test_contextual_call_over_http_opens_the_dcc(tmp_path, monkeypatch):
 
 def test_document_gateway_records_frcp_and_pps(tmp_path):
     evidence = EvidenceStore(tmp_path / "bundle")
-    with MssSimulator(evidence=evidence, faults=FaultPlan()) as mss, \
-            DpiSimulator(evidence=evidence, faults=FaultPlan(), mss=mss) as dpi:
+    with (
+        MssSimulator(evidence=evidence, faults=FaultPlan()) as mss,
+        DpiSimulator(evidence=evidence, faults=FaultPlan(), mss=mss) as dpi,
+    ):
         with smtplib.SMTP(mss.host, mss.port, timeout=10) as client:
-            client.send_message(mail([GATEWAY], zipped=xdm_zip(cda(status="9571008"))), "bal@dcc.mssante.fr", [GATEWAY])
-            client.send_message(mail([GATEWAY], zipped=xdm_zip(cda(type_code="18776-5", status="9571008"))),
-                                "bal@dcc.mssante.fr", [GATEWAY])
+            client.send_message(
+                mail([GATEWAY], zipped=xdm_zip(cda(status="9571008"))), "bal@dcc.mssante.fr", [GATEWAY]
+            )
+            client.send_message(
+                mail([GATEWAY], zipped=xdm_zip(cda(type_code="18776-5", status="9571008"))),
+                "bal@dcc.mssante.fr",
+                [GATEWAY],
+            )
         with httpx.Client(base_url=dpi.base_url, timeout=10) as client:
             listed = client.get("/documents").json()["documents"]
     assert [(d["kind"], d["status"], d["patient_ins"], d["accepted"]) for d in listed] == [
-        ("FRCP", "valide", INS, True), ("PPS", "valide", INS, True)]
+        ("FRCP", "valide", INS, True),
+        ("PPS", "valide", INS, True),
+    ]
     received = [e for e in evidence.events if e.type == "dpi.document_received"]
     assert [e.data["document_id"] for e in received] == ["1.2.250.1.999.1^DOC-1"] * 2
     assert all(any(a.endswith(".xml") for a in e.artifacts) for e in received)

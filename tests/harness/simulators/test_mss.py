@@ -74,20 +74,35 @@ def xdm_zip(document: bytes, extra: dict[str, bytes] | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def mail(to: list[str], *, zipped: bytes | None = None, subject: str = "XDM/1.0/DDM+Fiche RCP DUPONT Jean 01/02/1960",
-         headers: dict[str, str] | None = None, mdn: bool = False) -> EmailMessage:
+def mail(
+    to: list[str],
+    *,
+    zipped: bytes | None = None,
+    subject: str = "XDM/1.0/DDM+Fiche RCP DUPONT Jean 01/02/1960",
+    headers: dict[str, str] | None = None,
+    mdn: bool = False,
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = SENDER
     message["To"] = ", ".join(to)
     message["Subject"] = subject
     message["Message-ID"] = email.utils.make_msgid(domain="dcc-region.mssante.fr")
-    for key, value in {"X-MSS-INS": INS, "X-MSS-CODECDA": "34794-8", "X-MSS-MES": "FIN", **(headers or {})}.items():
+    for key, value in {
+        "X-MSS-INS": INS,
+        "X-MSS-CODECDA": "34794-8",
+        "X-MSS-MES": "FIN",
+        **(headers or {}),
+    }.items():
         message[key] = value
     if mdn:
         message["Disposition-Notification-To"] = SENDER
     message.set_content("Fiche RCP en pièce jointe.")
-    message.add_attachment(zipped if zipped is not None else xdm_zip(cda()), maintype="application",
-                           subtype="zip", filename="IHE_XDM.zip")
+    message.add_attachment(
+        zipped if zipped is not None else xdm_zip(cda()),
+        maintype="application",
+        subtype="zip",
+        filename="IHE_XDM.zip",
+    )
     return message
 
 
@@ -118,10 +133,16 @@ def test_xdm_mail_is_delivered_and_answered_with_a_dsn(mss, evidence):
     assert refused == {}
     per_recipient = events(evidence, "mss.message_received")
     assert [(e.data["to_address"], e.data["mailbox_types"]) for e in per_recipient] == [
-        (PRO, ["PER"]), (patient, ["PATIENT"]), ("rcp@dcc-pair.mssante.fr", ["APP"])]
+        (PRO, ["PER"]),
+        (patient, ["PATIENT"]),
+        ("rcp@dcc-pair.mssante.fr", ["APP"]),
+    ]
     received = per_recipient[-1]
     assert received.data["accepted"] is True and received.data["duplicate"] is False
-    assert received.data["document_id"] == "1.2.250.1.999.1^DOC-1" and received.data["document_status"] == "complete"
+    assert (
+        received.data["document_id"] == "1.2.250.1.999.1^DOC-1"
+        and received.data["document_status"] == "complete"
+    )
     assert received.data["document_formats"] == ["cda_n3"] and received.data["type_codes"] == ["34794-8"]
     assert received.data["xdm_complete"] is True and received.data["has_pdf"] is False
     assert received.data["matricule_in_cda"] is True and received.data["patients"] == 1
@@ -181,7 +202,9 @@ def test_unknown_patient_and_unauthorised_author(evidence):
     with MssSimulator(evidence=evidence, faults=FaultPlan(), known_patients=["190000000000000"]) as sim:
         send(sim, mail([PRO], mdn=True))
         assert str(sim.outbox[-1]["Subject"]).startswith("[KO Intégration système !][902]")
-    with MssSimulator(evidence=evidence, faults=FaultPlan(), authorised_senders=["someone@x.mssante.fr"]) as sim:
+    with MssSimulator(
+        evidence=evidence, faults=FaultPlan(), authorised_senders=["someone@x.mssante.fr"]
+    ) as sim:
         send(sim, mail([PRO], mdn=True))
         assert str(sim.outbox[-1]["Subject"]).startswith("[KO Intégration système !][901]")
 
@@ -245,7 +268,11 @@ def test_hostile_zips_are_refused_and_the_server_keeps_serving(mss, evidence, ex
 
 def test_garbage_message_is_refused_with_5xx(mss):
     with smtplib.SMTP(mss.host, mss.port, timeout=10) as client:
-        code, _ = client.data(b"\x00\xff not a mail") if client.ehlo() and client.mail(SENDER) and client.rcpt(PRO) else (0, b"")
+        code, _ = (
+            client.data(b"\x00\xff not a mail")
+            if client.ehlo() and client.mail(SENDER) and client.rcpt(PRO)
+            else (0, b"")
+        )
     assert code == 554
 
 
@@ -305,7 +332,7 @@ def test_corrupted_mail_is_refused_or_checked_never_crashes(noise, where):
     """Whatever bytes arrive in DATA, the receiver answers with a 5xx reply or an MDN code, nothing else."""
     raw = bytearray(mail([PRO]).as_bytes())
     position = where % len(raw)
-    raw[position:position + len(noise)] = noise
+    raw[position : position + len(noise)] = noise
     try:
         result = analyse(bytes(raw), [PRO])
     except MessageRefused as refused:
@@ -320,8 +347,13 @@ def test_rfc3461_dsn_parameters_are_accepted(evidence):
         with smtplib.SMTP(sim.host, sim.port, timeout=10) as client:
             client.ehlo()
             assert client.has_extn("dsn")
-            client.send_message(mail([PRO]), SENDER, [PRO], mail_options=["RET=HDRS", "ENVID=abc"],
-                                rcpt_options=["NOTIFY=SUCCESS,FAILURE", f"ORCPT=rfc822;{PRO}"])
+            client.send_message(
+                mail([PRO]),
+                SENDER,
+                [PRO],
+                mail_options=["RET=HDRS", "ENVID=abc"],
+                rcpt_options=["NOTIFY=SUCCESS,FAILURE", f"ORCPT=rfc822;{PRO}"],
+            )
         assert sim.outbox[-1].get_param("report-type") == "delivery-status"
         with smtplib.SMTP(sim.host, sim.port, timeout=10) as client:
             client.send_message(mail([PRO]), SENDER, [PRO], rcpt_options=["NOTIFY=NEVER"])
@@ -353,4 +385,7 @@ def test_subject_must_name_the_patient_of_the_cda(mss, evidence):
     )
     send(mss, mail([PRO], zipped=xdm_zip(named), subject="XDM/1.0/DDM+Fiche RCP DUPONT Marie 15/03/1979"))
     send(mss, mail([PRO], zipped=xdm_zip(named), subject="XDM/1.0/DDM+Fiche RCP MARTIN Paul 01/01/1950"))
-    assert [e.data["subject_matches_patient"] for e in events(evidence, "mss.message_received")] == [True, False]
+    assert [e.data["subject_matches_patient"] for e in events(evidence, "mss.message_received")] == [
+        True,
+        False,
+    ]

@@ -27,8 +27,10 @@ ANS_FRCP = CISIS / "testcontenucda/ExemplesCDA/CANCER-FRCP_2025.01_Appareil.xml"
 @pytest.fixture
 def setup(tmp_path):
     evidence = EvidenceStore(tmp_path / "bundle")
-    with MssSimulator(evidence=evidence, faults=FaultPlan()) as mss, \
-            PeerDccSimulator(evidence=evidence, faults=FaultPlan(), mss=mss) as peer:
+    with (
+        MssSimulator(evidence=evidence, faults=FaultPlan()) as mss,
+        PeerDccSimulator(evidence=evidence, faults=FaultPlan(), mss=mss) as peer,
+    ):
         yield evidence, mss, peer
 
 
@@ -54,14 +56,29 @@ def test_completed_frcp_comes_back_validated(setup):
     doc = returned_cda(mss)
     assert doc.find("cda:setId", NS).get("extension") == "SET-1"
     assert doc.find("cda:versionNumber", NS).get("value") == "2"
-    assert doc.find("cda:relatedDocument[@typeCode='RPLC']/cda:parentDocument/cda:id", NS).get("extension") == "DOC-1"
+    assert (
+        doc.find("cda:relatedDocument[@typeCode='RPLC']/cda:parentDocument/cda:id", NS).get("extension")
+        == "DOC-1"
+    )
     assert doc.find("cda:id", NS).get("extension") != "DOC-1"
-    assert doc.xpath("string(//cda:section[cda:templateId/@root='1.2.250.1.213.1.1.2.35']//cda:value/@code)",
-                     namespaces=NS) == "9571008"
-    assert doc.xpath("string(cda:custodian//cda:representedCustodianOrganization/cda:id/@extension)",
-                     namespaces=NS) == "1690000002"
-    kinds = [(e.type, e.data.get("version"), e.data.get("status")) for e in evidence.events
-             if e.source == "peer-dcc"]
+    assert (
+        doc.xpath(
+            "string(//cda:section[cda:templateId/@root='1.2.250.1.213.1.1.2.35']//cda:value/@code)",
+            namespaces=NS,
+        )
+        == "9571008"
+    )
+    assert (
+        doc.xpath(
+            "string(cda:custodian//cda:representedCustodianOrganization/cda:id/@extension)", namespaces=NS
+        )
+        == "1690000002"
+    )
+    kinds = [
+        (e.type, e.data.get("version"), e.data.get("status"))
+        for e in evidence.events
+        if e.source == "peer-dcc"
+    ]
     assert kinds == [("peer.frcp_received", 1, "complete"), ("peer.frcp_returned", 2, "valide")]
     with httpx.Client(base_url=peer.base_url, timeout=10) as client:
         listed = client.get("/frcp").json()
@@ -107,8 +124,10 @@ def test_faults_on_the_return(tmp_path, mode):
     evidence = EvidenceStore(tmp_path / "bundle")
     faults = FaultPlan()
     faults.inject(Fault(mode=FaultMode(mode), operation="return", delay_s=0.1))
-    with MssSimulator(evidence=evidence, faults=FaultPlan()) as mss, \
-            PeerDccSimulator(evidence=evidence, faults=faults, mss=mss) as peer:
+    with (
+        MssSimulator(evidence=evidence, faults=FaultPlan()) as mss,
+        PeerDccSimulator(evidence=evidence, faults=faults, mss=mss) as peer,
+    ):
         send(mss, mail([PEER]))
         assert peer.wait_idle()
         returned = mss.mailbox(SOURCE_BAL)

@@ -28,7 +28,9 @@ def _valid_entries() -> dict[str, bytes]:
 
 
 def test_build_gives_the_ihe_layout_read_with_zipfile():
-    data = build_xdm([XdmInput(CDA, unique_id="1.2.3^4", patient_id="279035121518989^^^&1.2.250.1.213.1.4.10&ISO")])
+    data = build_xdm(
+        [XdmInput(CDA, unique_id="1.2.3^4", patient_id="279035121518989^^^&1.2.250.1.213.1.4.10&ISO")]
+    )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()
         metadata = archive.read("IHE_XDM/SUBSET01/METADATA.XML")
@@ -39,11 +41,15 @@ def test_build_gives_the_ihe_layout_read_with_zipfile():
 
 def test_round_trip_keeps_codes_and_bytes():
     pdf = XdmInput(b"%PDF-1.4 x", mime_type="application/pdf", format_code="urn:ihe:iti:xds-sd:pdf:2008")
-    package = parse_xdm(build_xdm([XdmInput(CDA, type_code="18776-5", format_code="urn:asip:ci-sis:pps-cancer:2017"), pdf]))
+    package = parse_xdm(
+        build_xdm([XdmInput(CDA, type_code="18776-5", format_code="urn:asip:ci-sis:pps-cancer:2017"), pdf])
+    )
     assert [d.type_code for d in package.documents] == ["18776-5", "34794-8"]
     assert package.documents[0].format_code == "urn:asip:ci-sis:pps-cancer:2017"
     assert package.documents[0].content == CDA
-    assert package.documents[1].mime_type == "application/pdf" and package.documents[1].content == b"%PDF-1.4 x"
+    assert (
+        package.documents[1].mime_type == "application/pdf" and package.documents[1].content == b"%PDF-1.4 x"
+    )
 
 
 def test_build_is_deterministic():
@@ -79,9 +85,9 @@ def test_header_lying_about_size_is_still_bounded(monkeypatch):
     # Rewrite the central-directory file_size of BIG.XML to 10 bytes.
     marker = data.rfind(b"PK\x01\x02")
     while marker != -1:
-        name_len = int.from_bytes(data[marker + 28:marker + 30], "little")
-        if data[marker + 46:marker + 46 + name_len].endswith(b"BIG.XML"):
-            data[marker + 24:marker + 28] = (10).to_bytes(4, "little")
+        name_len = int.from_bytes(data[marker + 28 : marker + 30], "little")
+        if data[marker + 46 : marker + 46 + name_len].endswith(b"BIG.XML"):
+            data[marker + 24 : marker + 28] = (10).to_bytes(4, "little")
         marker = data.rfind(b"PK\x01\x02", 0, marker)
     with pytest.raises(XdmError):
         parse_xdm(bytes(data))
@@ -120,7 +126,7 @@ def test_not_a_zip():
 def test_corrupted_zips_give_only_xdm_errors(noise, where):
     data = bytearray(build_xdm([XdmInput(CDA)]))
     position = where % len(data)
-    data[position:position + len(noise)] = noise
+    data[position : position + len(noise)] = noise
     try:
         parse_xdm(bytes(data))
     except XdmError:
