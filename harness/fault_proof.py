@@ -1,6 +1,7 @@
-"""Shows that the rules can fail: for each named fault of the reference DCC, run the scenarios of the requirements it
-``breaks`` with the fault switched on, and check that exactly those requirements become « non conforme » — while the
-same scenarios without the fault are « conforme ». A rule no fault can break is listed as not yet shown to fail."""
+"""Shows that the rules can fail: for each named fault of the reference DCC, the whole recette runs with the fault
+switched on, and exactly the requirements the fault ``breaks`` must become « non conforme » — every other
+requirement keeping the verdict it has on the faultless reference. A rule that no fault breaks is listed as not yet
+shown to fail (issue 8: together the faults must break every requirement that has an automatic rule)."""
 
 from __future__ import annotations
 
@@ -22,37 +23,56 @@ class FaultProof:
     name: str
     breaks: tuple[str, ...]
     verdicts: dict[str, str] = field(default_factory=dict)  # requirement -> verdict with the fault on
-    missing_scenarios: list[str] = field(default_factory=list)
+    missing_scenarios: list[str] = field(default_factory=list)  # broken requirements no scenario exercises
+    collateral: dict[str, tuple[str, str]] = field(
+        default_factory=dict
+    )  # other requirement -> (baseline, faulty)
 
     @property
     def proven(self) -> bool:
-        return not self.missing_scenarios and all(
-            self.verdicts.get(r) == Outcome.NON_CONFORME.value for r in self.breaks
+        return (
+            not self.missing_scenarios
+            and not self.collateral
+            and all(self.verdicts.get(r) == Outcome.NON_CONFORME.value for r in self.breaks)
         )
 
 
+def _verdicts(
+    specs: dict[str, ScenarioSpec], rem: Rem, rules: RuleSet, profile: dict, faults: list[str], jobs: int
+) -> dict[str, str]:
+    target = ReferenceTarget(faults=faults)
+    try:
+        with tempfile.TemporaryDirectory(prefix="fault-proof-") as out:
+            requirements = {s.requirement for s in specs.values()}
+            outcome = run(specs, target, rem, rules, profile, Path(out), jobs=jobs, requirements=requirements)
+    finally:
+        target.close()
+    return {rid: v.value for rid, v in outcome.requirement_verdicts().items()}
+
+
 def prove(
-    specs: dict[str, ScenarioSpec], rem: Rem, rules: RuleSet, profile: dict, names: list[str] | None = None
+    specs: dict[str, ScenarioSpec],
+    rem: Rem,
+    rules: RuleSet,
+    profile: dict,
+    names: list[str] | None = None,
+    jobs: int = 2,
 ) -> list[FaultProof]:
     catalogue = dcc_faults.load_all()
+    baseline = _verdicts(specs, rem, rules, profile, [], jobs)
     proofs = []
     for name in names or list(catalogue):
         fault = catalogue[name]
         proof = FaultProof(name, fault.breaks)
-        selected = {sid: s for sid, s in specs.items() if s.requirement in fault.breaks}
-        proof.missing_scenarios = [
-            r for r in fault.breaks if not any(s.requirement == r for s in selected.values())
-        ]
-        if selected:
-            target = ReferenceTarget(faults=[name])
-            try:
-                with tempfile.TemporaryDirectory(prefix="fault-proof-") as out:
-                    outcome = run(
-                        selected, target, rem, rules, profile, Path(out), requirements=set(fault.breaks)
-                    )
-            finally:
-                target.close()
-            proof.verdicts = {rid: v.value for rid, v in outcome.requirement_verdicts().items()}
+        exercised = {s.requirement for s in specs.values()}
+        proof.missing_scenarios = [r for r in fault.breaks if r not in exercised]
+        faulty = _verdicts(specs, rem, rules, profile, [name], jobs)
+        proof.verdicts = {r: faulty.get(r, Outcome.NON_EVALUE.value) for r in fault.breaks}
+        proof.collateral = {
+            r: (baseline[r], faulty.get(r, ""))
+            for r in baseline
+            if r not in fault.breaks and faulty.get(r) != baseline[r]
+        }
         proofs.append(proof)
     return proofs
 

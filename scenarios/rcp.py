@@ -30,10 +30,26 @@ def _session(ctx: ScenarioContext) -> dict:
 
 @scenario("RCP.02.01")
 def plan_a_session(ctx: ScenarioContext) -> None:
-    """A session is planned with its expected participants, a responsible and a deputy."""
+    """A session is planned with its expected participants, a responsible and a deputy; one without a deputy is
+    refused."""
     planned = _session(ctx)
-    ctx.check(str(planned.get("session_id") or planned.get("id")), "the session has no id")
-    ctx.proof(1, "planification.html", snapshot("Séance planifiée", list(planned.items())))
+    ctx.check(bool(planned.get("session_id") or planned.get("id")), "the session has no id")
+    without_deputy = [p for p in PARTICIPANTS if p["role"] != "suppleant"]
+    reason = ctx.refused(
+        ctx.dcc.call,
+        "rcp_plan_session",
+        rcp_code="RCP-SEIN-01",
+        title="RCP sans suppléant",
+        date="2026-12-22T14:00:00+01:00",
+        place="Salle Curie",
+        participants=without_deputy,
+        author="secretaire-3c",
+    )
+    ctx.proof(
+        1,
+        "planification.html",
+        snapshot("Séance planifiée", [*planned.items(), ("séance sans suppléant", f"refusée ({reason})")]),
+    )
 
 
 @scenario("RCP.03.01")

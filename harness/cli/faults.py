@@ -78,9 +78,15 @@ def cmd_faults(args: argparse.Namespace) -> int:
         for column in ("fault", "breaks", "verdicts with the fault", "proven"):
             table.add_column(column)
         for p in results:
-            verdicts = ", ".join(f"{r}: {v}" for r, v in p.verdicts.items()) or "no scenario: " + ", ".join(
-                p.missing_scenarios
-            )
+            verdicts = ", ".join(f"{r}: {v}" for r, v in p.verdicts.items())
+            if p.missing_scenarios:
+                verdicts += " (no scenario: " + ", ".join(p.missing_scenarios) + ")"
+            if p.collateral:
+                verdicts += (
+                    " (also changed: "
+                    + ", ".join(f"{r} {a} → {b}" for r, (a, b) in p.collateral.items())
+                    + ")"
+                )
             table.add_row(
                 p.name, ", ".join(p.breaks), verdicts, "[green]yes[/green]" if p.proven else "[red]no[/red]"
             )
