@@ -8,9 +8,11 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dcc import faults as dcc_faults
-from harness.runner import run
+from harness.runner import run, start_simulators
+from harness.simulators.stack import environment
 from harness.targets.reference import ReferenceTarget
 from rem.model import Rem
 from rules.loader import RuleSet
@@ -38,16 +40,30 @@ class FaultProof:
 
 
 def _verdicts(
-    specs: dict[str, ScenarioSpec], rem: Rem, rules: RuleSet, profile: dict, faults: list[str], jobs: int
-) -> dict[str, str]:
-    target = ReferenceTarget(faults=faults)
+    specs: dict[str, ScenarioSpec],
+    rem: Rem,
+    rules: RuleSet,
+    profile: dict,
+    faults: list[str],
+    jobs: int,
+    workdir: Path,
+    stack: Any,
+    template: Path | None,
+) -> tuple[dict[str, str], Path]:
+    target = ReferenceTarget(
+        faults=faults, workdir=workdir / "-".join(faults or ["baseline"]), template=template
+    )
     try:
-        with tempfile.TemporaryDirectory(prefix="fault-proof-") as out:
-            requirements = {s.requirement for s in specs.values()}
-            outcome = run(specs, target, rem, rules, profile, Path(out), jobs=jobs, requirements=requirements)
+        if stack is not None:
+            target.configure(environment(stack.endpoints()))
+        out = Path(tempfile.mkdtemp(dir=workdir, prefix="bundle-"))
+        requirements = {s.requirement for s in specs.values()}
+        outcome = run(
+            specs, target, rem, rules, profile, out, jobs=jobs, requirements=requirements, stack=stack
+        )
     finally:
         target.close()
-    return {rid: v.value for rid, v in outcome.requirement_verdicts().items()}
+    return {rid: v.value for rid, v in outcome.requirement_verdicts().items()}, target.template
 
 
 def prove(
@@ -59,14 +75,33 @@ def prove(
     jobs: int = 2,
 ) -> list[FaultProof]:
     catalogue = dcc_faults.load_all()
-    baseline = _verdicts(specs, rem, rules, profile, [], jobs)
+    with tempfile.TemporaryDirectory(prefix="fault-proof-") as directory:
+        workdir = Path(directory)
+        # one set of simulators for all the runs: each run's scenarios are attributed by the evidence store
+        stack = start_simulators(_NoTarget(), workdir) if any(s.needs for s in specs.values()) else None
+        try:
+            return _prove(
+                specs, rem, rules, profile, names or list(catalogue), jobs, workdir, stack, catalogue
+            )
+        finally:
+            if stack is not None:
+                stack.stop()
+
+
+class _NoTarget:
+    def configure(self, environment: dict[str, str]) -> None:
+        """Each fault run's own target is configured with the endpoints instead."""
+
+
+def _prove(specs, rem, rules, profile, names, jobs, workdir, stack, catalogue) -> list[FaultProof]:
+    baseline, template = _verdicts(specs, rem, rules, profile, [], jobs, workdir, stack, None)
     proofs = []
-    for name in names or list(catalogue):
+    for name in names:
         fault = catalogue[name]
         proof = FaultProof(name, fault.breaks)
         exercised = {s.requirement for s in specs.values()}
         proof.missing_scenarios = [r for r in fault.breaks if r not in exercised]
-        faulty = _verdicts(specs, rem, rules, profile, [name], jobs)
+        faulty, _ = _verdicts(specs, rem, rules, profile, [name], jobs, workdir, stack, template)
         proof.verdicts = {r: faulty.get(r, Outcome.NON_EVALUE.value) for r in fault.breaks}
         proof.collateral = {
             r: (baseline[r], faulty.get(r, ""))
