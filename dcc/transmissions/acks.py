@@ -105,7 +105,7 @@ def parse_ack(raw: bytes) -> list[Ack]:
             disposition = block.get("disposition", "").lower()
             error = "error" in disposition.partition(";")[2] or disposition.endswith("/error")
             code_match = _CODE.search(subject) or re.match(r"\s*(\d{3})\b", block.get("error", ""))
-            original = block.get("original-message-id", original)
+            original = block.get("original-message-id", original).strip()
             acks.append(
                 Ack(
                     "mdn",
@@ -118,7 +118,7 @@ def parse_ack(raw: bytes) -> list[Ack]:
             )
     if not original and acks:
         raise AckError("report without the original Message-ID (In-Reply-To, Original-Message-ID)")
-    return [Ack(a.kind, original, a.status, a.code, a.detail, a.recipient) for a in acks]
+    return [Ack(a.kind, original.strip(), a.status, a.code, a.detail, a.recipient) for a in acks]
 
 
 def record(session: Session, raw: bytes) -> list[TransmissionAck]:

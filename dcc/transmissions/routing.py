@@ -89,7 +89,9 @@ FIGURE_10: tuple[Line, ...] = (
     Line("FRCP", frozenset({VALIDE}), QUALIFIED_ONLY, "pdc", N1_N3_PDF, PDC),
     Line("FRCP", frozenset({VALIDE}), QUALIFIED_ONLY, "dmp", N3, DMP),
     Line("PPS", frozenset({EN_COURS, COMPLETE, CLOTURE}), ANY, "ps", N1_N3_PDF, MSS_PRO),
-    Line("PPS", frozenset({VALIDE}), ANY, "ps", N1_N3PDF, MSS_PRO),
+    # Figure 10 says « CDA R2 N1 + CDA R2 N3 avec PDF intégré »; MSS/CDA.05 of the REM wants the PDF/A-1 in every
+    # mail to a professional as well, so it travels beside them.
+    Line("PPS", frozenset({VALIDE}), ANY, "ps", N1_N3PDF_PDF, MSS_PRO),
     Line("PPS", frozenset({VALIDE}), QUALIFIED_ONLY, "pdc", N1_N3_PDF, PDC),
     Line("PPS", frozenset({VALIDE}), QUALIFIED_ONLY, "dmp", N3PDF, DMP),
     Line("PPS", frozenset({VALIDE}), QUALIFIED_ONLY, "patient", N1_N3PDF_PDF, MSS_CITOYENNE),

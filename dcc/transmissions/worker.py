@@ -118,6 +118,7 @@ class Worker:
             candidates = session.scalars(
                 select(Transmission.id)
                 .where(Transmission.state == "pending", Transmission.next_attempt_at <= now, free)
+                .where(Transmission.channel.in_(sorted(self.channels)))  # others are for another worker
                 .order_by(Transmission.next_attempt_at, Transmission.id)
                 .limit(self.batch)
             ).all()

@@ -65,7 +65,7 @@ def test_line_5_pps_not_validated_goes_to_professionals_only(status, identity):
 @pytest.mark.parametrize("identity", ["qualifiee", *NON_QUALIFIED])
 def test_line_6_pps_valide_goes_to_professionals_in_n1_and_n3_with_pdf(identity):
     got = channels(routing.route(ctx("PPS", "valide", identity)))
-    assert got["mss_pro"] == {(p.address, "n1+n3pdf") for p in PS}
+    assert got["mss_pro"] == {(p.address, "n1+n3pdf+pdf") for p in PS}  # + PDF/A-1: MSS/CDA.05
     assert "peer_dcc" not in got and "peer_dcc_return" not in got
 
 
