@@ -108,9 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     import signal
     import threading
 
-    from dcc.transmissions.exchange import receive_document
-
     from dcc.db import make_engine, make_session_factory
+    from dcc.transmissions.exchange import receive_document
 
     parser = argparse.ArgumentParser(
         description="The DCC's inbound SMTP (acknowledgements, FRCP from other DCC)."
