@@ -72,9 +72,9 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(engine, datab
     def on_mail(delivered) -> None:  # runs inside the MTA, after the DSN went out, before it answers 250
         arrivals.append(delivered.analysis.message_id)
         if len(arrivals) in KILL_AT:
+            killed.set()  # first, so the waiting loop never takes this death for a crash of the worker
             current["worker"].send_signal(signal.SIGKILL)
-            current["worker"].wait(timeout=30)
-            killed.set()
+            current["worker"].wait(timeout=30)  # dead before the MTA answers 250
 
     with InboundServer(factory) as inbound, MssSimulator(return_smtp=inbound.address) as mss:
         mss.add_mailbox(RECIPIENT, "PER", listener=on_mail)
@@ -96,7 +96,7 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(engine, datab
                 assert time.monotonic() < deadline, f"round {round_}: {Counter(states)}"
                 time.sleep(0.05)
             if round_ < len(KILL_AT):
-                assert current["worker"].returncode == -signal.SIGKILL
+                assert current["worker"].wait(timeout=30) == -signal.SIGKILL
         current["worker"].terminate()
         current["worker"].wait(timeout=30)
         deliveries = [e.data for e in mss.evidence.events if e.type == "mss.message_received"]
