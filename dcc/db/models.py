@@ -167,7 +167,9 @@ class Transmission(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
-    channel: Mapped[str] = mapped_column(String(16))  # mss_pro, mss_citoyenne, pdc, dmp, peer_dcc
+    channel: Mapped[str] = mapped_column(
+        String(16)
+    )  # mss_pro, mss_citoyenne, pdc, dmp, peer_dcc, peer_dcc_return, dpi
     recipient: Mapped[str] = mapped_column(String(200))
     format: Mapped[str] = mapped_column(String(16))  # cda_n1, cda_n3, cda_n3_pdf
     trigger: Mapped[str] = mapped_column(String(16))  # validation, manual, exchange
@@ -181,6 +183,16 @@ class Transmission(Base):
     rpps: Mapped[str | None] = mapped_column(String(11))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # added by migration 0009_transmissions (dcc/transmissions)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    inflight_attempt: Mapped[int | None] = mapped_column(Integer)  # started, result unknown (worker died?)
+    inflight_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    document_status: Mapped[str | None] = mapped_column(String(10))  # the document's status when queued
+    identity_status: Mapped[str | None] = mapped_column(
+        String(12)
+    )  # the patient's identity status when queued
+    recipient_source: Mapped[str | None] = mapped_column(String(16))  # annuaire, ins, configuration, exchange
+    options: Mapped[dict | None] = mapped_column(JSON)  # channel details (DMP visibility, RPLC target, ...)
 
 
 class TransmissionAttempt(Base):

@@ -152,7 +152,15 @@ def _allowed(kind: str, current: str, new: str) -> bool:
     return kind == "PPS" and new == CLOTURE and current != CLOTURE and faults.active(PPS_CLOSED_EARLY.name)
 
 
-def set_status(session: Session, document: Document, new: str, author: str) -> Document:
+def set_status(
+    session: Session,
+    document: Document,
+    new: str,
+    author: str,
+    event_fields: dict[str, Any] | None = None,
+) -> Document:
+    """One lifecycle step, audited; ``event_fields`` adds fields to ``document.status_changed`` (e.g. the number of
+    ``recipients`` the transmissions area routes the document to, which MSS/PRO.01 reads)."""
     if not _allowed(document.kind, document.status, new):
         allowed = sorted(n for c, n in TRANSITIONS[document.kind] if c == document.status) or ["none"]
         raise DocumentRuleError(
@@ -172,6 +180,7 @@ def set_status(session: Session, document: Document, new: str, author: str) -> D
         author=author,
         attachments=len(attachments),
         **{"from": before["status"], "to": new},
+        **(event_fields or {}),
     )
     if not faults.active(STATUS_NOT_AUDITED.name):
         audit.record(
