@@ -1,5 +1,5 @@
-"""`dcc-recette recette` (what `make recette` runs): the REM and the rules are checked end to end, nothing more is
-claimed, and a defective REM stops it."""
+"""`dcc-recette recette` (what `make recette` runs): the REM and the rules are checked, the scenarios run against
+the reference DCC, the bundle and the book are written and their path printed; a defective REM stops it."""
 
 import json
 
@@ -10,7 +10,9 @@ from tests.rem.conftest import row, write_sheet
 def test_recette_checks_the_rem_and_the_rules(tmp_path, capsys):
     assert main(["recette", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "114" in out and "not available yet" in out
+    assert "114" in out and str(tmp_path / "recette-book.xlsx") in out.replace("\n", "")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert len({r["requirement"] for r in manifest["results"]}) == 114
     assert json.loads((tmp_path / "rem-summary.json").read_text())["requirements"] == 114
     rules = json.loads((tmp_path / "rules-check.json").read_text())
     assert rules["unbound"] == [] and len(rules["manual"]) == 6
