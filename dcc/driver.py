@@ -320,7 +320,12 @@ class Driver:
         def operation(session: Session) -> dict[str, Any]:
             document = self._document(session, document_id)
             current["from"] = document.status
-            documents.set_status(session, document, to, author)
+            if to == documents.VALIDE:  # validation queues what Figure 10 sends, in the same transaction
+                from dcc.transmissions.outbox import validate_and_route
+
+                validate_and_route(session, document, author)
+            else:
+                documents.set_status(session, document, to, author)
             return documents.describe(session, document)
 
         return self._run(
