@@ -46,6 +46,7 @@ METHOD = "contextual"
 ALGORITHM = "HS256"
 MODES = ("open", "prefill")
 LEEWAY_S = 5
+MIN_SECRET_BYTES = 32
 
 
 def verify(settings: AuthSettings, token: str, now: datetime) -> dict[str, Any]:

@@ -80,6 +80,8 @@ def s256(verifier: str) -> str:
 class PscClient:
     """The DCC's OpenID Connect client of Pro Santé Connect. Thread-safe; discovery and JWKS are cached."""
 
+    userinfo_accept = "application/json"  # or application/jwt: PSC then signs UserInfo, verified like the id_token
+
     def __init__(self, settings: AuthSettings, http: httpx.Client | None = None) -> None:
         if not settings.psc_discovery_url:
             raise ValueError("DCC_PSC_URL: not set (the Pro Santé Connect discovery URL)")
@@ -87,7 +89,7 @@ class PscClient:
             raise ValueError("DCC_PSC_CLIENT_SECRET: not set (the DCC's client secret at Pro Santé Connect)")
         self.settings = settings
         self.http = http or httpx.Client(timeout=settings.http_timeout_s, follow_redirects=False)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._config: dict[str, Any] | None = None
         self._jwks: jwt.PyJWKSet | None = None
 
@@ -339,7 +341,7 @@ class PscClient:
         try:
             response = self.http.get(
                 self.discovery()["userinfo_endpoint"],
-                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+                headers={"Authorization": f"Bearer {access_token}", "Accept": self.userinfo_accept},
             )
         except httpx.HTTPError as error:
             raise LoginRefused("userinfo_error", f"userinfo: {type(error).__name__}") from None
