@@ -56,6 +56,10 @@ def verify(settings: AuthSettings, token: str, now: datetime) -> dict[str, Any]:
         raise LoginRefused(
             "contextual_disabled", "no DCC_CONTEXTUAL_SECRET: contextual calls are not accepted"
         )
+    if len(settings.contextual_secret.encode()) < MIN_SECRET_BYTES:
+        raise LoginRefused(
+            "contextual_disabled", f"DCC_CONTEXTUAL_SECRET: {MIN_SECRET_BYTES} bytes at least (RFC 7518 §3.2)"
+        )
     verify_signature = not faults.active(CONTEXTUAL_SIGNATURE_NOT_CHECKED)
     try:
         claims = jwt.decode(
