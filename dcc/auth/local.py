@@ -34,9 +34,7 @@ NO_LOCKOUT = "no_lockout"
 PASSWORD_ONLY_ACCEPTED = "password_only_accepted"
 faults.register(TOTP_REPLAY_ACCEPTED, "a TOTP code already used is accepted again", ["AUTH.02"])
 faults.register(NO_LOCKOUT, "repeated login failures never lock the account", ["AUTH.02"])
-faults.register(
-    PASSWORD_ONLY_ACCEPTED, "a correct password without an OTP opens a session", ["AUTH.01"]
-)
+faults.register(PASSWORD_ONLY_ACCEPTED, "a correct password without an OTP opens a session", ["AUTH.01"])
 
 METHOD = "password_otp"
 MIN_PASSWORD_LENGTH = 12  # ANSSI/PGSSI-S: 12 characters at least for a password used with a second factor

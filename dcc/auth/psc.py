@@ -80,7 +80,9 @@ def s256(verifier: str) -> str:
 class PscClient:
     """The DCC's OpenID Connect client of Pro Santé Connect. Thread-safe; discovery and JWKS are cached."""
 
-    userinfo_accept = "application/json"  # or application/jwt: PSC then signs UserInfo, verified like the id_token
+    userinfo_accept = (
+        "application/json"  # or application/jwt: PSC then signs UserInfo, verified like the id_token
+    )
 
     def __init__(self, settings: AuthSettings, http: httpx.Client | None = None) -> None:
         if not settings.psc_discovery_url:

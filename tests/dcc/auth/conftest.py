@@ -71,7 +71,9 @@ def psc_round_trip(client: PscClient, session, login_hint: str = "10001234567", 
 
 
 def journal(session, type_: str) -> list[dict]:
-    return [e.data for e in session.scalars(select(DccEvent).where(DccEvent.type == type_).order_by(DccEvent.id))]
+    return [
+        e.data for e in session.scalars(select(DccEvent).where(DccEvent.type == type_).order_by(DccEvent.id))
+    ]
 
 
 def local_account(session, username: str, role: str = "medecin", **kwargs):

@@ -74,7 +74,10 @@ def test_bad_tokens_are_refused(session, make, reason):
 
 
 def test_disabled_without_a_shared_secret(session):
-    assert contextual.login(session, settings_for(contextual_secret=None), token()[0]).reason == "contextual_disabled"
+    assert (
+        contextual.login(session, settings_for(contextual_secret=None), token()[0]).reason
+        == "contextual_disabled"
+    )
 
 
 def test_dmp_after_contextual_login_asks_for_psc(session, psc_sim):

@@ -34,7 +34,9 @@ def test_password_and_totp_open_a_session(session):
     result = local.login(session, settings_for(), "bob", PASSWORD, code(account, NOW), now=NOW)
     assert result.ok and result.opened.row.method == "password_otp"
     login = journal(session, "user.login")[-1]
-    assert login["method"] == "password_otp" and login["result"] == "success" and login["otp_verified"] is True
+    assert (
+        login["method"] == "password_otp" and login["result"] == "success" and login["otp_verified"] is True
+    )
     assert login["user_id"] == "bob"
 
 
@@ -62,8 +64,14 @@ def test_replayed_totp_is_refused_and_named(session):
     assert event["otp"] == otp and event["result"] == "failure"  # AUTH.02 correlates on the code
     older = code(account, NOW - timedelta(seconds=30))  # an earlier step, still within the drift window
     assert local.login(session, settings_for(), "dave", PASSWORD, older, now=NOW).reason == "otp_replayed"
-    assert local.login(session, settings_for(), "dave", PASSWORD, code(account, NOW + timedelta(seconds=30)),
-                       now=NOW + timedelta(seconds=30)).ok
+    assert local.login(
+        session,
+        settings_for(),
+        "dave",
+        PASSWORD,
+        code(account, NOW + timedelta(seconds=30)),
+        now=NOW + timedelta(seconds=30),
+    ).ok
 
 
 def test_repeated_failures_lock_the_account_until_unlocked(session):

@@ -13,7 +13,7 @@ from dcc import faults
 from dcc.auth import psc, sessions
 from dcc.auth.errors import LoginRefused
 from dcc.auth.psc import PscClient, map_userinfo
-from tests.dcc.auth.conftest import psc_round_trip, journal, settings_for
+from tests.dcc.auth.conftest import journal, psc_round_trip, settings_for
 
 pytestmark = pytest.mark.persistence
 
@@ -40,7 +40,12 @@ def test_login_maps_userinfo_to_the_account(session, psc_sim):
     assert account.finess == "750000001" and account.user_kind == "etablissement"
     assert account.activities[0]["savoir_faire"] == "SM54"
     login = journal(session, "user.login")[-1]
-    assert (login["method"], login["result"], login["acr"], login["rpps"]) == ("psc", "success", "eidas1", "10001234567")
+    assert (login["method"], login["result"], login["acr"], login["rpps"]) == (
+        "psc",
+        "success",
+        "eidas1",
+        "10001234567",
+    )
     assert login["userinfo_called"] is True
     kinds = [(e.type, e.data.get("result")) for e in psc_sim.evidence.events]
     assert kinds == [("psc.authorize", "success"), ("psc.token", "success"), ("psc.userinfo", "success")]
@@ -73,7 +78,7 @@ def test_expired_id_token_is_refused(session, start_psc):
 
 def test_state_is_single_use_and_expires(session, psc_sim):
     client = client_for(psc_sim)
-    url, pending = client.begin(session, "http://127.0.0.1:9/cb")
+    _, pending = client.begin(session, "http://127.0.0.1:9/cb")
     assert client.complete(session, pending.state, pending.state, "x").reason == "token_error"
     assert client.complete(session, pending.state, pending.state, "x").reason == "bad_state"  # consumed
     _, stale = client.begin(session, "http://127.0.0.1:9/cb")
@@ -92,7 +97,11 @@ def test_unreachable_provider_is_a_clear_refusal(session):
 
 def test_userinfo_mapping_without_other_ids_and_without_rpps():
     mapped = map_userinfo({"SubjectNameID": "899900000001", "given_name": "A", "family_name": "B"})
-    assert mapped["rpps"] == "99900000001" and mapped["user_kind"] == "liberal" and mapped["display_name"] == "A B"
+    assert (
+        mapped["rpps"] == "99900000001"
+        and mapped["user_kind"] == "liberal"
+        and mapped["display_name"] == "A B"
+    )
     with pytest.raises(LoginRefused, match="no_rpps"):
         map_userinfo({"SubjectNameID": "3123"})
 
@@ -102,7 +111,9 @@ def test_signed_userinfo_jwt_is_verified(session, psc_sim, monkeypatch):
     client.userinfo_accept = "application/jwt"
     decoded = []
     original = client._decode
-    monkeypatch.setattr(client, "_decode", lambda token, what, *a: decoded.append(what) or original(token, what, *a))
+    monkeypatch.setattr(
+        client, "_decode", lambda token, what, *a: decoded.append(what) or original(token, what, *a)
+    )
     login = psc_round_trip(client, session)
     assert login.ok, login.reason
     assert decoded == ["id_token", "userinfo"] and login.opened.account.rpps == "10001234567"
