@@ -164,14 +164,7 @@ def revoke(session: Session, row: UserSession, actor: str, now: datetime | None 
 
 def cgu_accepted(session: Session, settings: AuthSettings, row: UserSession, account: UserAccount) -> None:
     """The user accepted the CGU in force: record it and lift the session's pending state."""
-    cgu.accept(session, account.username, settings.cgu_version, account.user_kind)
-    events.emit(
-        session,
-        "cgu.accepted",
-        user_id=account.username,
-        cgu_version=settings.cgu_version,
-        user_kind=account.user_kind,
-    )
+    cgu.accept(session, account.username, settings.cgu_version, account.user_kind)  # emits cgu.accepted
     row.cgu_pending = False
     session.flush()
 

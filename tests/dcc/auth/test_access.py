@@ -103,3 +103,12 @@ def test_fault_cgu_not_required_at_login(session):
         access.access_patient(session, settings, doctor, record.id)
     assert len(journal(session, "cgu.required")) == before
     assert journal(session, "patient.accessed")[-1]["cgu_accepted"] is False  # what CGU.01 forbids
+
+
+def test_accepting_the_cgu_is_journaled_once(session):
+    doctor, _ = local_account(session, "dr-once")
+    opened = login(session, doctor).opened
+    sessions.cgu_accepted(session, settings_for(), opened.row, doctor)
+    assert [e for e in journal(session, "cgu.accepted") if e["user_id"] == "dr-once"] == [
+        {"user_id": "dr-once", "cgu_version": "1", "user_kind": "etablissement"}
+    ]
