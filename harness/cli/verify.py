@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.errors import CliError
@@ -107,8 +108,12 @@ def print_verification(console: Console, verification: Verification) -> None:
         console.rule("Constats sur l'ensemble du dossier")
         for finding in general:
             colour = COLOURS[finding.status]
-            where = f" [bold]{finding.file}[/bold]" if finding.file else ""
-            console.print(f"[{colour}]{finding.status.value}[/{colour}] {finding.check.value}{where}: {finding.message}")
+            where = f" [bold]{escape(finding.file)}[/bold]" if finding.file else ""
+            console.print(
+                f"[{colour}]{finding.status.value}[/{colour}] {finding.check.value}{where}: "
+                + escape(finding.message),
+                soft_wrap=True,
+            )
     if verification.requirements:
         table = Table(title="Compte-rendu par exigence")
         for name in ("Exigence", "Déclaré", "Rejoué", "Statut", "Motif"):
@@ -122,9 +127,17 @@ def print_verification(console: Console, verification: Verification) -> None:
                 report.claimed or "—",
                 report.replayed or "—",
                 f"[{colour}]{report.status.value}[/{colour}]",
-                first + more,
+                escape(first + more),
             )
         console.print(table)
+        detailed = [r for r in verification.requirements.values() if r.status is not Status.ACCEPTE]
+        if detailed:
+            console.rule("Points à corriger et tests à rejouer")
+        for report in detailed:
+            colour = COLOURS[report.status]
+            console.print(f"[bold]{report.id}[/bold] [{colour}]{report.status.value}[/{colour}]", soft_wrap=True)
+            for reason in report.reasons:
+                console.print(f"  - {reason}", soft_wrap=True, markup=False)
     for note in verification.notes:
         console.print(f"[bright_black]note: {note}[/bright_black]")
     if verification.out_of_scope:
