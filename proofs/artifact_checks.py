@@ -87,7 +87,9 @@ def check_artifacts(
             continue
         try:
             report = validator.validate(path, name=relative)
-        except Exception as error:  # a schematron that does not compile is the harness's problem, said as such
+        except (
+            Exception
+        ) as error:  # a schematron that does not compile is the harness's problem, said as such
             out.add(Check.CDA, Status.A_REJOUER, f"CDA validation failed to run: {error}", file=relative)
             continue
         if not report.valid:
@@ -101,11 +103,15 @@ def summarise(report) -> str:
     parts = [f"volet {report.volet or 'inconnu'}"]
     if report.xsd_errors:
         first = report.xsd_errors[0]
-        parts.append(f"{len(report.xsd_errors)} XML Schema error(s), first line {first.line}: {first.message}")
+        parts.append(
+            f"{len(report.xsd_errors)} XML Schema error(s), first line {first.line}: {first.message}"
+        )
     blocking = report.blocking_failures
     if blocking:
         first = blocking[0]
-        parts.append(f"{len(blocking)} blocking schematron failure(s), first {first.id or first.test}: {first.text}")
+        parts.append(
+            f"{len(blocking)} blocking schematron failure(s), first {first.id or first.test}: {first.text}"
+        )
     return "; ".join(parts)
 
 

@@ -92,7 +92,13 @@ def compare_book(
         expected = again.verdict if again is not None else result["verdict"]
         book_rows = by_pair.get(pair, [])
         if not book_rows:
-            out.add(Check.BOOK, Status.A_CORRIGER, f"{sid}: no row in the recette book", requirement=rid, file=BOOK)
+            out.add(
+                Check.BOOK,
+                Status.A_CORRIGER,
+                f"{sid}: no row in the recette book",
+                requirement=rid,
+                file=BOOK,
+            )
             continue
         delivered = {
             p.get("id"): tuple(p.get("delivered") or ())

@@ -52,9 +52,16 @@ def _facts_rows(verification: Verification) -> list[tuple[str, str]]:
         ("Décision", decision(verification)),
         ("Produit par", f"{made_by.get('name', '?')} {made_by.get('version', '?')}"),
         ("Vérifié par", f"dcc-recette {facts.get('verifier', {}).get('version', '?')}"),
-        ("REM du dossier", f"{editor.get('file', '?')} {editor.get('version', '?')}" + ("" if editor.get("known", True) else " (inconnu)")),
+        (
+            "REM du dossier",
+            f"{editor.get('file', '?')} {editor.get('version', '?')}"
+            + ("" if editor.get("known", True) else " (inconnu)"),
+        ),
         ("REM de la région", f"{region.get('file', '?')} {region.get('version', '?')}"),
-        ("DCC recetté", str(target.get("implementation") or target.get("driver_url") or target.get("kind") or "?")),
+        (
+            "DCC recetté",
+            str(target.get("implementation") or target.get("driver_url") or target.get("kind") or "?"),
+        ),
         ("Exécution", f"{facts.get('started', '?')} → {facts.get('finished', '?')}"),
         ("Signature", str(facts.get("signature", "?"))),
         ("Fichiers", str(facts.get("files", "?"))),
@@ -80,7 +87,10 @@ def to_markdown(verification: Verification) -> str:
     general = verification.general_findings
     lines += ["", "## Constats sur l'ensemble du dossier", ""]
     if general:
-        lines += [f"- **{f.status.value}** — {f.check.value}{' `' + f.file + '`' if f.file else ''} : {f.message}" for f in general]
+        lines += [
+            f"- **{f.status.value}** — {f.check.value}{' `' + f.file + '`' if f.file else ''} : {f.message}"
+            for f in general
+        ]
     else:
         lines.append("Aucun.")
     lines += ["", "## Exigences", ""]
@@ -134,7 +144,13 @@ def write_xlsx(verification: Verification, path: Path) -> None:
     _header(findings, FINDING_COLUMNS)
     for finding in verification.findings:
         findings.append(
-            [finding.status.value, finding.check.value, finding.requirement or "", finding.file or "", finding.message]
+            [
+                finding.status.value,
+                finding.check.value,
+                finding.requirement or "",
+                finding.file or "",
+                finding.message,
+            ]
         )
         findings.cell(findings.max_row, 1).fill = FILL[finding.status]
         findings.cell(findings.max_row, 5).alignment = Alignment(wrap_text=True, vertical="top")

@@ -88,7 +88,10 @@ def _proofs(rid: str, scenario, result: dict[str, Any], files: dict[str, str], r
                 f"proof {proof.id} of the REM is not among the result's expected proofs",
                 requirement=rid,
             )
-    for path in [*(result.get("proofs") or []), *(d for p in expected.values() for d in p.get("delivered") or [])]:
+    for path in [
+        *(result.get("proofs") or []),
+        *(d for p in expected.values() for d in p.get("delivered") or []),
+    ]:
         if path not in files:
             out.add(
                 Check.COMPLETENESS,
@@ -168,7 +171,9 @@ def check_against_region_rem(
                 )
         for rid in diff.removed:
             if rid in claimed_set:
-                out.notes.append(f"{rid}: no longer in REM {region.version}; its verdict is not required any more")
+                out.notes.append(
+                    f"{rid}: no longer in REM {region.version}; its verdict is not required any more"
+                )
     out.out_of_scope = [r.id for r in region.requirements if r.id not in claimed_set and r.id not in new_work]
     return diff
 

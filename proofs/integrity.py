@@ -75,7 +75,9 @@ def open_manifest(bundle: Path) -> OpenedManifest:
     if not bundle.exists():
         raise BundleError(f"{bundle}: no such directory")
     if not bundle.is_dir():
-        raise BundleError(f"{bundle}: not a directory (a proof bundle is the directory `dcc-recette run --out` wrote)")
+        raise BundleError(
+            f"{bundle}: not a directory (a proof bundle is the directory `dcc-recette run --out` wrote)"
+        )
     path = bundle / mf.MANIFEST
     if path.is_symlink():
         raise ManifestGarbled(f"{mf.MANIFEST} is a symbolic link (not followed)")
@@ -116,7 +118,9 @@ def check_structure(document: dict[str, Any], out: Verification) -> dict[str, An
         if value is None:
             out.add(Check.MANIFEST, Status.A_CORRIGER, f"key {key!r} missing from {mf.MANIFEST}")
         elif not isinstance(value, kind):
-            out.add(Check.MANIFEST, Status.A_CORRIGER, f"key {key!r} of {mf.MANIFEST} is not a {kind.__name__}")
+            out.add(
+                Check.MANIFEST, Status.A_CORRIGER, f"key {key!r} of {mf.MANIFEST} is not a {kind.__name__}"
+            )
         else:
             clean[key] = value
     files = clean.get("files", {})

@@ -57,7 +57,9 @@ def check_rule_files(claimed: dict[str, Any], rules: RuleSet, out: Verification)
     return differ
 
 
-def read(bundle: Path, doubtful: set[str], scenarios: dict[str, Any], out: Verification) -> list[Event] | None:
+def read(
+    bundle: Path, doubtful: set[str], scenarios: dict[str, Any], out: Verification
+) -> list[Event] | None:
     """The trace, checked for what the run's assembly guarantees (seq 1..N without gap, each scenario's slice as
     long as the manifest says). None when there is nothing trustworthy to replay (missing, altered, unreadable):
     a replay of an altered trace would only repeat the alteration."""
@@ -116,10 +118,13 @@ def pairs_rem(editor_rem: Rem | None, results: list[dict[str, Any]]) -> Rem:
             requirements.append(known)
             continue
         scenarios = tuple(
-            Scenario(sid, "", ()) for sid in dict.fromkeys(r["scenario"] for r in results if r["requirement"] == rid)
+            Scenario(sid, "", ())
+            for sid in dict.fromkeys(r["scenario"] for r in results if r["requirement"] == rid)
         )
         section = rid.rsplit(".", 1)[0]
-        requirements.append(Requirement(rid, section, section, "", "", Nature.EXIGENCE, "", scenarios=scenarios))
+        requirements.append(
+            Requirement(rid, section, section, "", "", Nature.EXIGENCE, "", scenarios=scenarios)
+        )
     source = editor_rem or Rem("(manifest)", "", "", ())
     return Rem(source.source, source.sha256, source.version, tuple(requirements))
 
@@ -171,7 +176,8 @@ def compare(
         if (execution is None) != (recorded is None) or (
             execution is not None
             and isinstance(recorded, dict)
-            and (execution.get("status"), execution.get("message")) != (recorded.get("status"), recorded.get("message"))
+            and (execution.get("status"), execution.get("message"))
+            != (recorded.get("status"), recorded.get("message"))
         ):
             out.add(
                 Check.REPLAY,
@@ -181,7 +187,9 @@ def compare(
             )
         again = replayed.get((rid, sid))
         if again is None:
-            out.add(Check.REPLAY, Status.A_REJOUER, f"{sid}: no verdict on replay (unknown pair)", requirement=rid)
+            out.add(
+                Check.REPLAY, Status.A_REJOUER, f"{sid}: no verdict on replay (unknown pair)", requirement=rid
+            )
             continue
         rule_changed = (again.rule_file or result.get("rule_file")) in changed_rules
         if again.verdict != claimed:
@@ -203,7 +211,8 @@ def compare(
                     file="manifest.json",
                 )
         elif not rule_changed and (
-            list(result.get("reasons") or []) != again.reasons or list(result.get("events") or []) != again.events
+            list(result.get("reasons") or []) != again.reasons
+            or list(result.get("events") or []) != again.events
         ):
             out.add(
                 Check.REPLAY,
@@ -239,7 +248,12 @@ def compare_requirements(
             again.setdefault(rid, []).append(Outcome(replayed[(rid, result["scenario"])].verdict))
     for rid in sorted(set(own) | set(claimed)):
         if rid not in own:
-            out.add(Check.MANIFEST, Status.A_CORRIGER, "a verdict in 'requirements' with no result", requirement=rid)
+            out.add(
+                Check.MANIFEST,
+                Status.A_CORRIGER,
+                "a verdict in 'requirements' with no result",
+                requirement=rid,
+            )
             continue
         combined = combine(own[rid]).value
         if claimed.get(rid) != combined:
@@ -252,8 +266,12 @@ def compare_requirements(
             )
     requirement_counts = Counter(claimed.values())
     stated = summary.get("requirements") if isinstance(summary, dict) else None
-    if isinstance(stated, dict) and any(stated.get(v, 0) != requirement_counts.get(v, 0) for v in set(stated) | set(requirement_counts)):
-        out.add(Check.MANIFEST, Status.A_CORRIGER, "the summary counts do not match the per-requirement verdicts")
+    if isinstance(stated, dict) and any(
+        stated.get(v, 0) != requirement_counts.get(v, 0) for v in set(stated) | set(requirement_counts)
+    ):
+        out.add(
+            Check.MANIFEST, Status.A_CORRIGER, "the summary counts do not match the per-requirement verdicts"
+        )
     return {rid: combine(outcomes).value for rid, outcomes in again.items()}
 
 

@@ -306,4 +306,3 @@ def _assemble(
             if verdict == "non applicable":
                 report.reasons.append("; ".join(r for m in mine for r in (m.get("reasons") or [])[:1]))
         out.requirements[rid] = report
-

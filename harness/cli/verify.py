@@ -35,10 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rem", type=Path, help="the REM the region uses (default: the REM this harness ships); may be newer"
     )
     parser.add_argument(
-        "--editor-rem", type=Path, help="the REM the bundle was made against, when this harness does not ship it"
+        "--editor-rem",
+        type=Path,
+        help="the REM the bundle was made against, when this harness does not ship it",
     )
     parser.add_argument("--pubkey", type=Path, metavar="KEY", help="the editor's Ed25519 public key (PEM)")
-    parser.add_argument("--cisis-dir", type=Path, help="the CI-SIS folder (default: $DCC_CISIS_DIR, ../shared/ci-sis)")
+    parser.add_argument(
+        "--cisis-dir", type=Path, help="the CI-SIS folder (default: $DCC_CISIS_DIR, ../shared/ci-sis)"
+    )
     parser.add_argument("--json", action="store_true", help="print the verification as JSON")
     parser.add_argument(
         "--report",
@@ -49,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the compte-rendu (xlsx or Markdown, by suffix); repeatable",
     )
     parser.set_defaults(handler=cmd_verify)
-    keygen = subparsers.add_parser("keygen", help="write an Ed25519 key pair to sign proof bundles (KEY, KEY.pub)")
+    keygen = subparsers.add_parser(
+        "keygen", help="write an Ed25519 key pair to sign proof bundles (KEY, KEY.pub)"
+    )
     keygen.add_argument("key", type=Path, metavar="KEY")
     keygen.add_argument("--force", action="store_true", help="overwrite an existing key")
     keygen.set_defaults(handler=cmd_keygen)
@@ -58,7 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_keygen(args: argparse.Namespace) -> int:
     public = args.key.with_name(args.key.name + ".pub")
     if not args.force and (args.key.exists() or public.exists()):
-        raise CliError(f"{args.key if args.key.exists() else public}: exists (--force to replace the key pair)")
+        raise CliError(
+            f"{args.key if args.key.exists() else public}: exists (--force to replace the key pair)"
+        )
     if not args.key.parent.is_dir():
         raise CliError(f"{args.key.parent}: no such directory")
     generate(args.key)
@@ -78,7 +86,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise CliError(f"{option} {path}: no such file")
     try:
         verification = verify_bundle(
-            args.bundle, rem=args.rem, editor_rem=args.editor_rem, pubkey=args.pubkey, cisis_dir=args.cisis_dir
+            args.bundle,
+            rem=args.rem,
+            editor_rem=args.editor_rem,
+            pubkey=args.pubkey,
+            cisis_dir=args.cisis_dir,
         )
     except BundleError as error:
         raise CliError(str(error)) from None
@@ -135,12 +147,18 @@ def print_verification(console: Console, verification: Verification) -> None:
             console.rule("Points à corriger et tests à rejouer")
         for report in detailed:
             colour = COLOURS[report.status]
-            console.print(f"[bold]{report.id}[/bold] [{colour}]{report.status.value}[/{colour}]", soft_wrap=True)
+            console.print(
+                f"[bold]{report.id}[/bold] [{colour}]{report.status.value}[/{colour}]", soft_wrap=True
+            )
             for reason in report.reasons:
                 console.print(f"  - {reason}", soft_wrap=True, markup=False)
     for note in verification.notes:
         console.print(f"[bright_black]note: {note}[/bright_black]")
     if verification.out_of_scope:
-        console.print(f"[bright_black]{len(verification.out_of_scope)} REM requirement(s) out of the bundle's scope[/bright_black]")
+        console.print(
+            f"[bright_black]{len(verification.out_of_scope)} REM requirement(s) out of the bundle's scope[/bright_black]"
+        )
     colour = "green" if verification.accepted else "red"
-    console.print(f"[{colour}]{decision(verification)}[/{colour}]  ({verification.timings.get('total', 0):.1f} s)")
+    console.print(
+        f"[{colour}]{decision(verification)}[/{colour}]  ({verification.timings.get('total', 0):.1f} s)"
+    )

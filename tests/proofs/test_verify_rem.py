@@ -22,7 +22,9 @@ def _rename(requirement, new_id):
         dataclasses.replace(
             s,
             id=s.id.replace(requirement.id, new_id, 1),
-            proofs=tuple(dataclasses.replace(p, id=p.id.replace(requirement.id, new_id, 1)) for p in s.proofs),
+            proofs=tuple(
+                dataclasses.replace(p, id=p.id.replace(requirement.id, new_id, 1)) for p in s.proofs
+            ),
         )
         for s in requirement.scenarios
     )
@@ -46,7 +48,9 @@ def newer_rem(tmp_path_factory) -> Rem:
         )
         doc01 = requirements["DOC.01"]
         first = doc01.scenarios[0]
-        first = dataclasses.replace(first, proofs=(*first.proofs, Proof(f"{first.id}.03", "Export du journal")))
+        first = dataclasses.replace(
+            first, proofs=(*first.proofs, Proof(f"{first.id}.03", "Export du journal"))
+        )
         requirements["DOC.01"] = dataclasses.replace(doc01, scenarios=(first, *doc01.scenarios[1:]))
         requirements["DOC.10"] = _rename(requirements["DOC.09"], "DOC.10")
         requirements["INS.99"] = _rename(requirements["INS.01"], "INS.99")
@@ -81,7 +85,9 @@ def older_bundle(tmp_path_factory):
     rem = load_rem(default_rem_path()).rem
 
     def edit(requirements):
-        requirements["DOC.02"] = dataclasses.replace(requirements["DOC.02"], statement="Le PPS DOIT être clôturé.")
+        requirements["DOC.02"] = dataclasses.replace(
+            requirements["DOC.02"], statement="Le PPS DOIT être clôturé."
+        )
         del requirements["DOC.05"]
         return requirements
 

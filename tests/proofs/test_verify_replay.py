@@ -39,7 +39,9 @@ def failing(tmp_path_factory):
     patched["DOC.09.01"] = dataclasses.replace(specs["DOC.09.01"], function=failed_step)
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr("harness.cli.run.discover", lambda: patched)
-        return make_bundle(tmp_path_factory.mktemp("failing") / "bundle", ["DOC.01.01", "DOC.07.01", "DOC.09.01"])
+        return make_bundle(
+            tmp_path_factory.mktemp("failing") / "bundle", ["DOC.01.01", "DOC.07.01", "DOC.09.01"]
+        )
 
 
 def test_failures_replay_to_the_same_verdicts(failing):
@@ -57,7 +59,9 @@ def test_failures_replay_to_the_same_verdicts(failing):
 
 def _hide_failure(bundle):
     lines = (bundle / "trace.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = [line for line in lines if not (f'"type":"{HIDDEN_TYPE}"' in line and '"source":"harness"' in line)]
+    kept = [
+        line for line in lines if not (f'"type":"{HIDDEN_TYPE}"' in line and '"source":"harness"' in line)
+    ]
     assert len(kept) == len(lines) - 1
     (bundle / "trace.jsonl").write_text("".join(kept), encoding="utf-8")
     document = load(bundle)
@@ -111,7 +115,10 @@ def test_rules_that_differ_from_the_runs_are_said(failing, tmp_path):
     for path in RULES_DIR.glob("*.yaml"):
         shutil.copy(path, rules / path.name)
     text = (rules / "DOC.yaml").read_text(encoding="utf-8")
-    changed = text.replace("""quand: 'to == "valide"', correler: [document_id], message: la FRCP""", """quand: 'to == "jamais"', correler: [document_id], message: la FRCP""")
+    changed = text.replace(
+        """quand: 'to == "valide"', correler: [document_id], message: la FRCP""",
+        """quand: 'to == "jamais"', correler: [document_id], message: la FRCP""",
+    )
     assert changed != text
     (rules / "DOC.yaml").write_text(changed, encoding="utf-8")
     verification = verify_bundle(failing, rules_dir=rules)

@@ -61,7 +61,11 @@ def test_verdict_changed_in_the_manifest(bundle):
     replayed = findings_about(verification, requirement="DOC.07", check=Check.REPLAY)
     assert replayed and "« non applicable »" in replayed[0].message and "« conforme »" in replayed[0].message
     report = verification.requirements["DOC.07"]
-    assert (report.claimed, report.replayed, report.status) == ("non applicable", "conforme", Status.A_CORRIGER)
+    assert (report.claimed, report.replayed, report.status) == (
+        "non applicable",
+        "conforme",
+        Status.A_CORRIGER,
+    )
     # the summary still counts it as conforme: said too
     assert findings_about(verification, check=Check.MANIFEST)
 
