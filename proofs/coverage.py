@@ -31,8 +31,10 @@ def check_against_own_rem(
     files: dict[str, str],
     rules: RuleSet,
     out: Verification,
+    manual: dict[str, list[str]] | None = None,
 ) -> None:
-    """Scenarios without a verdict, proofs without a file, manual proofs missing, ``mandatory`` wrongly stated."""
+    """Scenarios without a verdict, proofs without a file, manual proofs missing (``manual``: the ones the editor
+    added after the run, by proof id), ``mandatory`` wrongly stated."""
     by_requirement: dict[str, dict[str, dict[str, Any]]] = {}
     for result in results:
         by_requirement.setdefault(result["requirement"], {})[result["scenario"]] = result
@@ -65,7 +67,7 @@ def check_against_own_rem(
                     f"{requirement.nature.value}",
                     requirement=rid,
                 )
-            _proofs(rid, scenario, result, files, rules, out)
+            _proofs(rid, scenario, result, files, rules, out, manual or {})
         for sid in scenarios:
             if sid not in {s.id for s in requirement.scenarios}:
                 out.add(
@@ -76,7 +78,9 @@ def check_against_own_rem(
                 )
 
 
-def _proofs(rid: str, scenario, result: dict[str, Any], files: dict[str, str], rules: RuleSet, out) -> None:
+def _proofs(
+    rid: str, scenario, result: dict[str, Any], files: dict[str, str], rules: RuleSet, out, manual
+) -> None:
     expected = {
         p.get("id"): p for p in result.get("expected_proofs") or [] if isinstance(p, dict) and p.get("id")
     }
@@ -104,6 +108,7 @@ def _proofs(rid: str, scenario, result: dict[str, Any], files: dict[str, str], r
     verdict = result["verdict"]
     delivered = [d for p in expected.values() for d in p.get("delivered") or []]
     if rule is not None and rule.manuelle:
+        delivered += [path for proof in scenario.proofs for path in manual.get(proof.id, [])]
         if not delivered:
             out.add(
                 Check.COMPLETENESS,

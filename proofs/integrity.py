@@ -208,9 +208,15 @@ def check_files(
     listed: dict[str, str],
     out: Verification,
     owners: Callable[[str], set[str]],
-) -> tuple[dict[str, Path], set[str]]:
-    """Compares the disk with ``listed`` (the manifest's files). Returns the files on disk and the set of paths
-    whose content cannot be trusted (modified, missing, unsafe), which later checks must not rely on."""
+    manual_folders: dict[str, str] | None = None,
+) -> tuple[dict[str, Path], set[str], dict[str, list[str]]]:
+    """Compares the disk with ``listed`` (the manifest's files). Returns the files on disk, the set of paths
+    whose content cannot be trusted (modified, missing, unsafe, added), which later checks must not rely on, and
+    the manual proofs added after the run.
+
+    A proof only a person can give (a manual rule's) is added to the bundle by the editor after the run
+    (docs/user-guide.md): a file under ``artifacts/<proof id>/`` of such a proof is not an alteration but a manual
+    proof, covered by neither the manifest nor its signature — reported as such for the reviewer to examine."""
     on_disk, links = walk(bundle)
     doubtful: set[str] = set()
 
@@ -248,8 +254,21 @@ def check_files(
                 path,
             )
             doubtful.add(path)
+    manual: dict[str, list[str]] = {}
     for path in on_disk:
         if path not in listed and path not in mf.UNHASHED:
+            parts = path.split("/")
+            proof = (
+                (manual_folders or {}).get(parts[1]) if len(parts) > 2 and parts[0] == "artifacts" else None
+            )
+            if proof is not None:
+                manual.setdefault(proof, []).append(path)
+                continue
             finding(Status.A_CORRIGER, "not listed in the manifest: added after the run", path)
             doubtful.add(path)
-    return on_disk, doubtful
+    for proof, paths in manual.items():
+        out.notes.append(
+            f"manual proof {proof} added after the run (in neither the manifest nor its signature), to examine: "
+            + ", ".join(paths)
+        )
+    return on_disk, doubtful, manual

@@ -176,7 +176,9 @@ def verify_bundle(
     mark = time.perf_counter()
     out.facts["signature"] = integrity.check_signature(bundle, opened.data, pubkey, out)
     owners = _Owners(results, _events_for_attribution(bundle), [r for r in (editor, region) if r is not None])
-    on_disk, doubtful = integrity.check_files(bundle, clean.get("files", {}), out, owners)
+    on_disk, doubtful, manual = integrity.check_files(
+        bundle, clean.get("files", {}), out, owners, _manual_folders(results, rules, editor or region)
+    )
     out.facts["files"] = len(on_disk)
     out.timings["integrity"] = time.perf_counter() - mark
 
@@ -201,12 +203,13 @@ def verify_bundle(
 
     mark = time.perf_counter()
     if editor is not None:
-        coverage.check_against_own_rem(results, editor, clean.get("files", {}), rules, out)
+        coverage.check_against_own_rem(results, editor, clean.get("files", {}), rules, out, manual)
     coverage.check_against_region_rem(results, editor, region, out)
     out.timings["completeness"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    safe = {p: path for p, path in on_disk.items() if p not in doubtful or p in clean.get("files", {})}
+    # the listed files (even altered: a modified CDA is also re-validated) and the manual proofs; never the rest
+    safe = {p: path for p, path in on_disk.items() if p in clean.get("files", {}) or p not in doubtful}
     factory = validator_factory or _validator_factory(cisis_dir)
     out.facts["checked"] = artifact_checks.check_artifacts(safe, owners, out, factory)
     out.timings["artifacts"] = time.perf_counter() - mark
@@ -215,6 +218,16 @@ def verify_bundle(
     _assemble(results, requirement_replayed, clean.get("requirements", {}), region, editor, out)
     out.timings["total"] = time.perf_counter() - started
     return out
+
+
+def _manual_folders(results: list[dict[str, Any]], rules: RuleSet, rem: Rem) -> dict[str, str]:
+    """``artifacts/`` folder name → proof id, for the proofs of the claimed requirements a manual rule judges."""
+    folders = {}
+    for rid in {r["requirement"] for r in results}:
+        rule, requirement = rules.rules.get(rid), rem.get(rid)
+        if rule is not None and rule.manuelle and requirement is not None:
+            folders.update({p.id.replace("/", "_"): p.id for p in requirement.proofs})
+    return folders
 
 
 def _validator_factory(cisis_dir: Path | None) -> Callable[[], Any]:

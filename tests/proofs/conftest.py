@@ -20,7 +20,8 @@ ACCEPTED = ["DOC.01.01", "DOC.02.01", "DOC.05.01", "DOC.07.01", "DOC.08.01", "DO
 
 
 def make_bundle(out: Path, only: list[str] = ACCEPTED, *extra: str) -> Path:
-    status = main(["run", "--only", *only, "--out", str(out), "--jobs", "1", *extra])
+    """``only`` empty: the whole REM."""
+    status = main(["run", *(["--only", *only] if only else []), "--out", str(out), "--jobs", "1", *extra])
     assert status in (0, 1), status
     assert (out / mf.MANIFEST).is_file()
     return out
