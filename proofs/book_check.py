@@ -17,6 +17,7 @@ from proofs.findings import Check, Status, Verification
 
 BOOK = "recette-book.xlsx"
 MAX_ROWS = 100_000
+MAX_BYTES = 50 * 1024 * 1024
 _HEADERS = [name for name, _ in COLUMNS]
 
 
@@ -77,9 +78,12 @@ def compare_book(
     if not path.is_file() or path.is_symlink():
         out.add(Check.BOOK, Status.A_CORRIGER, "no recette book in the bundle", file=BOOK)
         return
+    if path.stat().st_size > MAX_BYTES:
+        out.add(Check.BOOK, Status.A_CORRIGER, f"larger than {MAX_BYTES} bytes: not read", file=BOOK)
+        return
     try:
         rows = read_book(path)
-    except ValueError as error:
+    except Exception as error:  # an editor's workbook: openpyxl and lxml raise many types on a damaged one
         out.add(Check.BOOK, Status.A_CORRIGER, f"unreadable: {error}", file=BOOK)
         return
     by_pair: dict[tuple[str, str], list[BookRow]] = {}

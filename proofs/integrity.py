@@ -123,14 +123,14 @@ def check_structure(document: dict[str, Any], out: Verification) -> dict[str, An
             )
         else:
             clean[key] = value
-    files = clean.get("files", {})
-    good_files = {}
-    for path, digest in files.items():
-        if not isinstance(digest, str) or not _HEX64.match(digest):
-            out.add(Check.MANIFEST, Status.A_CORRIGER, f"files[{path!r}] is not a sha256", file=str(path))
-        else:
-            good_files[path] = digest
-    clean["files"] = good_files
+    if "files" in clean:
+        good_files = {}
+        for path, digest in clean["files"].items():
+            if not isinstance(digest, str) or not _HEX64.match(digest):
+                out.add(Check.MANIFEST, Status.A_CORRIGER, f"files[{path!r}] is not a sha256", file=str(path))
+            else:
+                good_files[path] = digest
+        clean["files"] = good_files
     results = []
     for index, result in enumerate(clean.get("results", [])):
         if (
@@ -139,7 +139,7 @@ def check_structure(document: dict[str, Any], out: Verification) -> dict[str, An
             and isinstance(result.get("scenario"), str)
             and result.get("verdict") in mf.VERDICTS
         ):
-            results.append(result)
+            results.append(_normalised(result, index, out))
         else:
             out.add(
                 Check.MANIFEST,
@@ -147,6 +147,50 @@ def check_structure(document: dict[str, Any], out: Verification) -> dict[str, An
                 f"results[{index}] is not a result object (requirement, scenario, verdict in {', '.join(mf.VERDICTS)})",
             )
     clean["results"] = results
+    for key in ("scenarios", "requirements"):
+        if key in clean:
+            clean[key] = {
+                k: v for k, v in clean[key].items() if isinstance(v, dict if key == "scenarios" else str)
+            }
+            if len(clean[key]) != len(document[key]):
+                out.add(Check.MANIFEST, Status.A_CORRIGER, f"entries of {key!r} of the wrong type (ignored)")
+    return clean
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _normalised(result: dict[str, Any], index: int, out: Verification) -> dict[str, Any]:
+    """A copy of a result whose optional fields have the types the format says; each one that has not is a
+    finding and is replaced by an empty value, so the later checks never trip on an editor's JSON."""
+    clean = dict(result)
+    wrong = []
+    for key in ("reasons", "proofs", "events"):
+        if key in clean and not _strings(clean[key]):
+            wrong.append(key)
+            clean[key] = []
+    execution = clean.get("execution")
+    if execution is not None and not isinstance(execution, dict):
+        wrong.append("execution")
+        clean["execution"] = {"status": None, "message": str(execution)}
+    expected = clean.get("expected_proofs", [])
+    if not isinstance(expected, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("id"), str) and _strings(p.get("delivered", []))
+        for p in expected
+    ):
+        wrong.append("expected_proofs")
+        clean["expected_proofs"] = []
+    if clean.get("rule_file") is not None and not isinstance(clean["rule_file"], str):
+        wrong.append("rule_file")
+        clean["rule_file"] = None
+    if wrong:
+        out.add(
+            Check.MANIFEST,
+            Status.A_CORRIGER,
+            f"results[{index}] ({clean['scenario']}): {', '.join(wrong)} not of the format's type",
+            requirement=clean["requirement"],
+        )
     return clean
 
 
@@ -221,9 +265,17 @@ def check_files(
     doubtful: set[str] = set()
 
     def finding(status: Status, message: str, path: str) -> None:
+        """Evidence of requirements missing or altered: their tests are to replay. Any other file of the bundle
+        (the book, the reports): the dossier is to correct."""
         who = sorted(owners(path))
         for requirement in who or [None]:
-            out.add(Check.INTEGRITY, status, message, requirement=requirement, file=path)
+            out.add(
+                Check.INTEGRITY,
+                status if who else Status.A_CORRIGER,
+                message,
+                requirement=requirement,
+                file=path,
+            )
 
     for path in links:
         finding(Status.A_CORRIGER, "symbolic link in the bundle (not followed)", path)

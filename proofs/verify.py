@@ -176,9 +176,13 @@ def verify_bundle(
     mark = time.perf_counter()
     out.facts["signature"] = integrity.check_signature(bundle, opened.data, pubkey, out)
     owners = _Owners(results, _events_for_attribution(bundle), [r for r in (editor, region) if r is not None])
-    on_disk, doubtful, manual = integrity.check_files(
-        bundle, clean.get("files", {}), out, owners, _manual_folders(results, rules, editor or region)
-    )
+    if "files" in clean:
+        on_disk, doubtful, manual = integrity.check_files(
+            bundle, clean["files"], out, owners, _manual_folders(results, rules, editor or region)
+        )
+    else:  # no file list (a finding already): nothing on disk can be trusted
+        on_disk, _links = integrity.walk(bundle)
+        doubtful, manual = set(on_disk), {}
     out.facts["files"] = len(on_disk)
     out.timings["integrity"] = time.perf_counter() - mark
 

@@ -14,7 +14,7 @@ from proofs.verify import verify_bundle
 from tests.proofs.conftest import copy, load
 
 SETTINGS = settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
 )
 _counter = itertools.count()
 
@@ -58,3 +58,51 @@ def test_flipped_bytes_of_an_artifact_always_fail_and_name_it(pristine, tmp_path
 @given(data=st.data())
 def test_flipped_bytes_of_any_listed_file_always_fail_and_name_it(pristine, tmp_path, data):
     _check(pristine, tmp_path, sorted(load(pristine)["files"]), data)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value[:3]):
+            yield from _paths(child, (*prefix, index))
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
+)
+@given(data=st.data())
+def test_any_manifest_edit_gives_a_verdict_never_a_crash(pristine, tmp_path, data):
+    """Whatever value replaces whatever part of the manifest, verify answers: findings or a usage error."""
+    from proofs.verify import BundleError
+    from tests.proofs.conftest import save
+
+    document = load(pristine)
+    paths = [p for p in _paths(document) if p]
+    path = data.draw(st.sampled_from(paths), label="path")
+    value = data.draw(JSON, label="value")
+    holder = document
+    for step in path[:-1]:
+        holder = holder[step]
+    holder[path[-1]] = value
+    bundle = copy(pristine, tmp_path / f"m{next(_counter)}")
+    try:
+        save(bundle, document)
+        try:
+            verification = verify_bundle(bundle)
+        except BundleError:
+            return  # format, format_version or hash_algorithm changed: not ours to judge
+        verification.to_json()
+    finally:
+        shutil.rmtree(bundle)
