@@ -270,6 +270,9 @@ def _verdict_findings(
         why = "; ".join(reasons[:3]) or "(no reason given)"
         nature = "" if result.get("mandatory", True) else " (préconisation)"
         if verdict == Outcome.NON_CONFORME.value:
+            waiver = result.get("waiver")
+            if isinstance(waiver, dict):  # the editor's CI waiver does not bind the region: said, not obeyed
+                nature += f" (dérogation de l'éditeur jusqu'au {waiver.get('expires')} : {waiver.get('justification')})"
             out.add(Check.VERDICT, Status.A_CORRIGER, f"{sid}: non conforme{nature}: {why}", requirement=rid)
         elif verdict == Outcome.NON_EVALUE.value:
             out.add(Check.VERDICT, Status.A_REJOUER, f"{sid}: non évalué: {why}", requirement=rid)

@@ -37,11 +37,16 @@ def failing(tmp_path_factory):
     patched = dict(specs)
     patched["DOC.07.01"] = dataclasses.replace(specs["DOC.07.01"], function=untraced_entry)
     patched["DOC.09.01"] = dataclasses.replace(specs["DOC.09.01"], function=failed_step)
+    folder = tmp_path_factory.mktemp("failing")
+    gate = folder / "gate.yaml"  # the editor's CI waives DOC.07: the region still sees it non conforme
+    gate.write_text(
+        "waivers:\n  - requirement: DOC.07\n    justification: correctif livré en version 3.2\n"
+        "    expires: 2099-12-31\n",
+        encoding="utf-8",
+    )
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr("harness.cli.run.discover", lambda: patched)
-        return make_bundle(
-            tmp_path_factory.mktemp("failing") / "bundle", ["DOC.01.01", "DOC.07.01", "DOC.09.01"]
-        )
+        return make_bundle(folder / "bundle", ["DOC.01.01", "DOC.07.01", "DOC.09.01"], "--gate", str(gate))
 
 
 def test_failures_replay_to_the_same_verdicts(failing):
@@ -54,6 +59,8 @@ def test_failures_replay_to_the_same_verdicts(failing):
         "DOC.09": ("non conforme", "non conforme", Status.A_CORRIGER),
     }
     assert any("interdit" in r for r in reports["DOC.07"].reasons)
+    assert any("dérogation de l'éditeur jusqu'au 2099-12-31" in r for r in reports["DOC.07"].reasons)
+    assert result(load(failing), "DOC.07")["waiver"]["active"] is True
     assert any("étape du scénario en échec" in r for r in reports["DOC.09"].reasons)
 
 
