@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -292,22 +292,37 @@ def _assemble(runs: dict[str, ScenarioRun]) -> list[Event]:
     return trace
 
 
-def _result(verdict: Verdict, rem: Rem, execution: ScenarioRun | None) -> Result:
-    requirement = rem.requirement(verdict.requirement)
-    scenario = next((s for s in requirement.scenarios if s.id == verdict.scenario), None)
+def apply_execution(verdict: Verdict, execution: Mapping[str, Any] | None) -> tuple[Outcome, list[str]]:
+    """The rules' verdict made worse (never better) by how the scenario's execution went.
+
+    ``execution`` is ``{"status", "message"}`` (a ScenarioRun, or the manifest's ``scenarios[id]`` when ``verify``
+    replays a bundle) or None when no executable scenario exists. One function for both, so the run and its
+    verification can never combine differently."""
     outcome, reasons = verdict.verdict, list(verdict.reasons)
-    delivered = execution.delivered if execution else {}
+    status = execution.get("status") if execution is not None else None
+    message = str(execution.get("message") or "") if execution is not None else ""
     if execution is None:
         if outcome is Outcome.NON_EVALUE and verdict.rule_file and not verdict.manual_proof:
             reasons.insert(0, "aucun scénario exécutable pour ce scénario du REM")
-    elif execution.status == "failed":
-        reasons.insert(0, f"étape du scénario en échec : {execution.message}")
+    elif status == "failed":
+        reasons.insert(0, f"étape du scénario en échec : {message}")
         if outcome in (Outcome.CONFORME, Outcome.NON_EVALUE):
             outcome = Outcome.NON_CONFORME
-    elif execution.status == "error":
-        reasons.insert(0, f"erreur d'exécution (harness ou cible) : {execution.message.splitlines()[0]}")
+    elif status == "error":
+        reasons.insert(0, f"erreur d'exécution (harness ou cible) : {(message.splitlines() or [''])[0]}")
         if outcome is Outcome.CONFORME:
             outcome = Outcome.NON_EVALUE
+    return outcome, reasons
+
+
+def _result(verdict: Verdict, rem: Rem, execution: ScenarioRun | None) -> Result:
+    requirement = rem.requirement(verdict.requirement)
+    scenario = next((s for s in requirement.scenarios if s.id == verdict.scenario), None)
+    outcome, reasons = apply_execution(
+        verdict,
+        {"status": execution.status, "message": execution.message} if execution is not None else None,
+    )
+    delivered = execution.delivered if execution else {}
     expected = [
         {"id": p.id, "text": p.text, "delivered": delivered.get(p.id, [])}
         for p in (scenario.proofs if scenario else ())
