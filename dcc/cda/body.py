@@ -327,8 +327,8 @@ class Body:
             )
 
     def _low(self, parent: etree._Element, when: date | None) -> None:
-        if when is None:
-            sub(parent, "effectiveTime", nullFlavor="UNK")
+        if when is None:  # the low bound is mandatory; an unknown date says so (IHE PCC exception)
+            sub(sub(parent, "effectiveTime"), "low", nullFlavor="UNK")
         else:
             sub(sub(parent, "effectiveTime"), "low", value=ts(when))
 

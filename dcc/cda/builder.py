@@ -31,6 +31,14 @@ def build(document: CdaDocument, level: str = "N3") -> bytes:
         raise CdaBuildError("unknown_kind", f"kind {document.kind!r}: FRCP or PPS")
     if level == "N1" and not document.pdf:
         raise CdaBuildError("no_pdf", "a CDA R2 N1 carries the document's PDF: none was given")
+    if document.kind == "FRCP" and level == "N3":
+        rcp = document.rcp
+        if rcp is None or not (rcp.rrc_id and rcp.manager_id and rcp.rcp_id):
+            raise CdaBuildError(
+                "rcp_missing",
+                "an FRCP names its RCP: the national ids of the RRC, the RCP manager and the RCP are required "
+                "(content['rcp']: rrc_id, gestionnaire_id, rcp_id)",
+            )
     ids = Ids(f"{document.id_root}^{document.id_extension}")
     root = header(document, level, ids)
     if level == "N1":

@@ -206,7 +206,8 @@ def _custodian(root: etree._Element, document: CdaDocument) -> None:
 
 def _information_recipient(root: etree._Element, professional: Professional) -> None:
     intended = sub(sub(root, "informationRecipient"), "intendedRecipient")
-    _person_id(intended, professional)
+    if professional.rpps:  # a recipient id is an RPPS or nothing (no nullFlavor id here)
+        _person_id(intended, professional)
     if professional.mssante:
         sub(intended, "telecom", value=f"mailto:{professional.mssante}")
     _person_name(intended, "informationRecipient", professional)
@@ -283,7 +284,7 @@ def _component_of(root: etree._Element, document: CdaDocument) -> None:
         displayName="Etablissement public de santé",
         codeSystem="1.2.250.1.71.4.2.4",
     )
-    if rcp is not None:
+    if document.kind == "FRCP":
         location = sub(facility, "location")
         sub(location, "name", facility_org.name)
         _addr(location, facility_org.address)
