@@ -66,7 +66,9 @@ def _narrative(element: etree._Element) -> str:
 
 
 def _text(root: etree._Element, path: str) -> str:
-    return " ".join(" ".join(root.xpath(path, namespaces=NS)).split())
+    found = root.xpath(path, namespaces=NS)
+    joined = found if isinstance(found, str) else " ".join(str(x) for x in found)
+    return " ".join(joined.split())
 
 
 def render(cda: bytes, stylesheet: str | Path | None = None) -> str:

@@ -103,7 +103,7 @@ def html(document: CdaDocument) -> str:
         selector = "@page :first" if faults.active(FAULT_DATAMATRIX_FIRST_PAGE_ONLY.name) else "@page"
         margin_css = (
             f'{selector} {{ @top-right {{ content: url("data:image/png;base64,{image}"); '
-            "width: 24mm; image-resolution: 300dpi; vertical-align: middle; }} }}"
+            "width: 24mm; image-resolution: 300dpi; vertical-align: middle; } }"
         )
     title = TITLES[document.kind]
     banner = f"{patient.nom_naissance} {' '.join(patient.prenoms)} — né(e) le {_d(patient.date_naissance)}"
