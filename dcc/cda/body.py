@@ -144,7 +144,9 @@ class Body:
         if faults.active(FAULT_STATUS_MISMATCH.name):
             status = "valide" if status != "valide" else "en_cours"
         code, display, label = STATUS_CODES[status]
-        section = self.section(parent, ["1.2.250.1.213.1.1.2.35"], "33557-0", "Etat d'achèvement", "Statut du document")
+        section = self.section(
+            parent, ["1.2.250.1.213.1.1.2.35"], "33557-0", "Etat d'achèvement", "Statut du document"
+        )
         anchors = self.rows(section, [("Statut du document", label), ("Version", str(self.document.version))])
         observation = self.simple_observation(
             sub(section, "entry"),
@@ -159,7 +161,11 @@ class Body:
     def rgpd(self, parent: etree._Element) -> None:
         """The two information texts, text 1 then text 2, under the regulatory heading (2.1.1.3)."""
         section = sub(sub(parent, "component"), "section")
-        for template in ("2.16.840.1.113883.10.12.201", "1.3.6.1.4.1.19376.1.4.1.2.16", "1.2.250.1.213.1.1.2.73"):
+        for template in (
+            "2.16.840.1.113883.10.12.201",
+            "1.3.6.1.4.1.19376.1.4.1.2.16",
+            "1.2.250.1.213.1.1.2.73",
+        ):
             sub(section, "templateId", root=template)
         code = sub(section, "code", code="55112-7", displayName="Commentaire", codeSystem=LOINC)
         sub(code, "translation", code="GEN-294", displayName="Information pour le patient", codeSystem=CISIS)
@@ -177,17 +183,29 @@ class Body:
             "Raison de la recommandation",
             "Type de RCP / Motif de la RCP",
         )
-        nature = ("ORG-132", "RCP Transversale et de soins de support") if self.document.transversal else (
-            "ORG-117",
-            "RCP Appareil - Organes",
+        nature = (
+            ("ORG-132", "RCP Transversale et de soins de support")
+            if self.document.transversal
+            else (
+                "ORG-117",
+                "RCP Appareil - Organes",
+            )
         )
-        anchors = self.rows(section, [("Nature de la discussion", nature[1]), ("Motif", self.document.reason)])
+        anchors = self.rows(
+            section, [("Nature de la discussion", nature[1]), ("Motif", self.document.reason)]
+        )
         observation = self.simple_observation(
             sub(section, "entry"), "GEN-098", "Nature de la discussion", anchors["Nature de la discussion"]
         )
         sub(observation, "value", xsi_type="CD", code=nature[0], displayName=nature[1], codeSystem=CISIS)
-        problem = sub(sub(section, "entry"), "observation", classCode="OBS", moodCode="EVN", negationInd="false")
-        for template in ("2.16.840.1.113883.10.20.1.28", "1.3.6.1.4.1.19376.1.5.3.1.4.5", "1.2.250.1.213.1.1.3.37"):
+        problem = sub(
+            sub(section, "entry"), "observation", classCode="OBS", moodCode="EVN", negationInd="false"
+        )
+        for template in (
+            "2.16.840.1.113883.10.20.1.28",
+            "1.3.6.1.4.1.19376.1.5.3.1.4.5",
+            "1.2.250.1.213.1.1.3.37",
+        ):
             sub(problem, "templateId", root=template)
         sub(problem, "id", root=self.ids.next())
         sub(problem, "code", code="55607006", displayName="problème", codeSystem=SNOMED)
@@ -200,7 +218,11 @@ class Body:
     def discovery(self, parent: etree._Element) -> None:
         section = self.section(
             parent,
-            ["1.3.6.1.4.1.19376.1.5.3.1.1.21.2.9", "1.3.6.1.4.1.19376.1.7.3.1.1.13.7", "1.2.250.1.213.1.1.2.163"],
+            [
+                "1.3.6.1.4.1.19376.1.5.3.1.1.21.2.9",
+                "1.3.6.1.4.1.19376.1.7.3.1.1.13.7",
+                "1.2.250.1.213.1.1.2.163",
+            ],
             "42545-4",
             "Evènements observés",
             "MODE DE DÉCOUVERTE DU CANCER",
@@ -401,8 +423,17 @@ class Body:
             sub(organizer, "component"), "GEN-100", "Dossier complet", anchors["Dossier complet"]
         )
         sub(complete, "value", xsi_type="BL", value="true")
-        observation = self.simple_observation(sub(organizer, "component"), "ORG-125", "Quorum RCP", anchors["Quorum"])
-        sub(observation, "value", xsi_type="CD", code=quorum_code[0], displayName=quorum_code[1], codeSystem=CISIS)
+        observation = self.simple_observation(
+            sub(organizer, "component"), "ORG-125", "Quorum RCP", anchors["Quorum"]
+        )
+        sub(
+            observation,
+            "value",
+            xsi_type="CD",
+            code=quorum_code[0],
+            displayName=quorum_code[1],
+            codeSystem=CISIS,
+        )
 
     def care_plan(self, parent: etree._Element, support: bool) -> None:
         """PPS: « Programme thérapeutique et de suivi » or « Soins oncologiques de support »; realised care (EVN)
@@ -431,7 +462,13 @@ class Body:
                 codeSystem=CISIS,
             )
         else:
-            sub(code, "translation", code="MED-566", displayName="Programme thérapeutique et de suivi", codeSystem=CISIS)
+            sub(
+                code,
+                "translation",
+                code="MED-566",
+                displayName="Programme thérapeutique et de suivi",
+                codeSystem=CISIS,
+            )
         sub(section, "title", title)
         today = self.document.today
         rows = [
@@ -444,16 +481,32 @@ class Body:
     def _procedure(self, section: etree._Element, item: CareItem, anchor: str, support: bool) -> None:
         done = item.done(self.document.today)
         procedure = sub(
-            sub(section, "entry"), "procedure", classCode="PROC", moodCode="EVN" if done else "INT", negationInd="false"
+            sub(section, "entry"),
+            "procedure",
+            classCode="PROC",
+            moodCode="EVN" if done else "INT",
+            negationInd="false",
         )
         sub(procedure, "templateId", root="1.3.6.1.4.1.19376.1.5.3.1.4.19")
-        sub(procedure, "templateId", root="2.16.840.1.113883.10.20.1.29" if done else "2.16.840.1.113883.10.20.1.25")
+        sub(
+            procedure,
+            "templateId",
+            root="2.16.840.1.113883.10.20.1.29" if done else "2.16.840.1.113883.10.20.1.25",
+        )
         sub(procedure, "templateId", root="1.2.250.1.213.1.1.3.62")
         sub(procedure, "id", root=self.ids.next())
         if support:
-            code = sub(procedure, "code", code="MED-572", displayName="Soin oncologique de support", codeSystem=CISIS)
+            code = sub(
+                procedure, "code", code="MED-572", displayName="Soin oncologique de support", codeSystem=CISIS
+            )
             value = item.code if item.code in SUPPORT_CODES else "GEN-092.04.07"
-            sub(sub(code, "qualifier"), "value", code=value, displayName=SUPPORT_CODES[value], codeSystem=CISIS)
+            sub(
+                sub(code, "qualifier"),
+                "value",
+                code=value,
+                displayName=SUPPORT_CODES[value],
+                codeSystem=CISIS,
+            )
         else:
             code = sub(procedure, "code", code="MED-568", displayName="Traitement", codeSystem=CISIS)
             value = item.code if item.code in TREATMENT_CODES else "GEN-092.03.01"
@@ -474,7 +527,11 @@ class Body:
         if not self.document.comment:
             return
         section = sub(sub(parent, "component"), "section")
-        for template in ("2.16.840.1.113883.10.12.201", "1.3.6.1.4.1.19376.1.4.1.2.16", "1.2.250.1.213.1.1.2.73"):
+        for template in (
+            "2.16.840.1.113883.10.12.201",
+            "1.3.6.1.4.1.19376.1.4.1.2.16",
+            "1.2.250.1.213.1.1.2.73",
+        ):
             sub(section, "templateId", root=template)
         sub(section, "code", code="55112-7", displayName="Commentaire", codeSystem=LOINC)
         sub(section, "title", "COMMENTAIRE SUR LE PATIENT")
@@ -483,7 +540,9 @@ class Body:
     def attachments(self, parent: etree._Element) -> None:
         if not self.document.attachments:
             return
-        section = self.section(parent, [ATTACHED_TEMPLATE], "55107-7", "Documents ajoutés", "DOCUMENTS AJOUTÉS")
+        section = self.section(
+            parent, [ATTACHED_TEMPLATE], "55107-7", "Documents ajoutés", "DOCUMENTS AJOUTÉS"
+        )
         text = sub(section, "text")
         tbody = sub(sub(text, "table", border="0"), "tbody")
         media_ids = []
@@ -499,9 +558,13 @@ class Body:
 
     def pdf_copy(self, parent: etree._Element) -> None:
         """FR-Document-PDF-copie: the PDF given to the patient, inside the N3 document (2.3.6, PRES.02)."""
-        if self.document.pdf is None or (self.document.kind == "PPS" and faults.active(FAULT_NO_PDF_COPY.name)):
+        if self.document.pdf is None or (
+            self.document.kind == "PPS" and faults.active(FAULT_NO_PDF_COPY.name)
+        ):
             return
-        section = self.section(parent, [PDF_COPY_TEMPLATE], "55108-5", "Copie du document", "Copie du document")
+        section = self.section(
+            parent, [PDF_COPY_TEMPLATE], "55108-5", "Copie du document", "Copie du document"
+        )
         text = sub(section, "text")
         media_id = "copiePDF"
         title_anchor = "titre-copiePDF"
@@ -537,7 +600,9 @@ class Body:
         else:
             value = sub(observation, "value", xsi_type="CD")
             sub(sub(value, "originalText"), "reference", value=f"#{title_anchor}")
-        media = sub(sub(organizer, "component"), "observationMedia", classCode="OBS", moodCode="EVN", ID=media_id)
+        media = sub(
+            sub(organizer, "component"), "observationMedia", classCode="OBS", moodCode="EVN", ID=media_id
+        )
         sub(
             media,
             "value",

@@ -43,8 +43,13 @@ def build(document: CdaDocument, level: str = "N3") -> bytes:
     root = header(document, level, ids)
     if level == "N1":
         body = sub(sub(root, "component"), "nonXMLBody")
-        sub(body, "text", base64.b64encode(document.pdf or b"").decode("ascii"), mediaType="application/pdf",
-            representation="B64")
+        sub(
+            body,
+            "text",
+            base64.b64encode(document.pdf or b"").decode("ascii"),
+            mediaType="application/pdf",
+            representation="B64",
+        )
     else:
         structured_body(document, ids, root)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

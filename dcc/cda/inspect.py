@@ -56,9 +56,7 @@ def facts(cda: bytes) -> CdaFacts:
     return CdaFacts(
         document_id=_ii(root.find("hl7:id", NS)),
         status=STATUS_BY_CODE.get(status_code),
-        rplc_parent=_ii(
-            root.find("hl7:relatedDocument[@typeCode='RPLC']/hl7:parentDocument/hl7:id", NS)
-        ),
+        rplc_parent=_ii(root.find("hl7:relatedDocument[@typeCode='RPLC']/hl7:parentDocument/hl7:id", NS)),
         ins_oid=ins[0].get("root") if ins else None,
         ins_matricule=ins[0].get("extension") if ins else None,
         has_pdf_copy=bool(pdf and len("".join(pdf[0].itertext()).strip()) > 100),

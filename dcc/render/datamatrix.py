@@ -29,7 +29,12 @@ QUIET_MODULES = 2
 def ascii_upper(text: str) -> str:
     """Traits as the INS writes them: upper case, no diacritics (the symbol is encoded in ASCII)."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).upper().encode("ascii", "replace").decode()
+    return (
+        "".join(c for c in decomposed if not unicodedata.combining(c))
+        .upper()
+        .encode("ascii", "replace")
+        .decode()
+    )
 
 
 def payload(patient: PatientIdentity) -> str:

@@ -48,7 +48,7 @@ def _narrative(element: etree._Element) -> str:
         if local == "renderMultiMedia":
             out.append(f"<em>[document joint {escape(child.get('referencedObject', ''))}]</em>")
         elif local == "linkHtml" and (child.get("href") or "").startswith(("http://", "https://")):
-            out.append(f"<a href=\"{escape(child.get('href'))}\">{_narrative(child)}</a>")
+            out.append(f'<a href="{escape(child.get("href"))}">{_narrative(child)}</a>')
         elif tag == "br":
             out.append("<br>")
         elif tag:
@@ -79,10 +79,21 @@ def render(cda: bytes, stylesheet: str | Path | None = None) -> str:
     patient = "hl7:recordTarget/hl7:patientRole/hl7:patient"
     title = _text(root, "hl7:title//text()")
     rows = [
-        ("Patient", _text(root, f"{patient}/hl7:name/hl7:family//text()") + " "
-         + _text(root, f"{patient}/hl7:name/hl7:given[not(@qualifier)]//text()")),
+        (
+            "Patient",
+            _text(root, f"{patient}/hl7:name/hl7:family//text()")
+            + " "
+            + _text(root, f"{patient}/hl7:name/hl7:given[not(@qualifier)]//text()"),
+        ),
         ("Date de naissance", _format_ts(_text(root, f"string({patient}/hl7:birthTime/@value)"))),
-        ("INS", _text(root, "string(hl7:recordTarget/hl7:patientRole/hl7:id[starts-with(@root, '1.2.250.1.213.1.4.')]/@extension)") or "—"),
+        (
+            "INS",
+            _text(
+                root,
+                "string(hl7:recordTarget/hl7:patientRole/hl7:id[starts-with(@root, '1.2.250.1.213.1.4.')]/@extension)",
+            )
+            or "—",
+        ),
         ("Auteur", _text(root, "hl7:author/hl7:assignedAuthor/hl7:assignedPerson/hl7:name//text()")),
         ("Date du document", _format_ts(_text(root, "string(hl7:effectiveTime/@value)"))),
         ("Version", _text(root, "string(hl7:versionNumber/@value)")),
@@ -110,7 +121,9 @@ def _section(section: etree._Element, level: int) -> str:
     title = " ".join("".join(section.findtext("hl7:title", "", NS)).split())
     text = section.find("hl7:text", NS)
     inner = _narrative(text) if text is not None else ""
-    nested = "".join(_section(s, min(level + 1, 6)) for s in section.iterfind("hl7:component/hl7:section", NS))
+    nested = "".join(
+        _section(s, min(level + 1, 6)) for s in section.iterfind("hl7:component/hl7:section", NS)
+    )
     return f"<section><h{level}>{escape(title)}</h{level}>{inner}{nested}</section>"
 
 

@@ -29,7 +29,9 @@ def _xmp(reader: PdfReader, name: str) -> str | None:
     xmp = reader.xmp_metadata
     if xmp is None:
         return None
-    for description in xmp.rdf_root.getElementsByTagNameNS("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "Description"):
+    for description in xmp.rdf_root.getElementsByTagNameNS(
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "Description"
+    ):
         value = description.getAttributeNS(PDFAID, name)
         if value:
             return value
@@ -49,7 +51,11 @@ def _page_has(page, expected: tuple[int, int, bytes]) -> bool:
     width, height, samples = expected
     for name, ref in xobjects.get_object().items():
         image = ref.get_object()
-        if image.get("/Subtype") != "/Image" or image.get("/Width") != width or image.get("/Height") != height:
+        if (
+            image.get("/Subtype") != "/Image"
+            or image.get("/Width") != width
+            or image.get("/Height") != height
+        ):
             continue
         if f"{name} Do".encode() in stream and image.get_data() == samples:
             return True

@@ -23,11 +23,14 @@ from dcc.cda.model import (
 
 EFFECTIVE = datetime(2025, 6, 2, 10, 30, tzinfo=UTC)
 NIRS = ["279035121518989", "109076322083489", "209076322083439"]
-names = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZÉÈ-' ", min_size=2, max_size=20).map(str.strip).filter(
-    lambda s: len(s) >= 2 and s[0].isalpha()
+names = (
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZÉÈ-' ", min_size=2, max_size=20)
+    .map(str.strip)
+    .filter(lambda s: len(s) >= 2 and s[0].isalpha())
 )
-HOSPITAL = Organisation("Centre Hospitalier d'Angers", "490000031", Address("4 rue Larrey", "49933", "ANGERS"),
-                        "tel:0242515100")
+HOSPITAL = Organisation(
+    "Centre Hospitalier d'Angers", "490000031", Address("4 rue Larrey", "49933", "ANGERS"), "tel:0242515100"
+)
 
 
 @st.composite
@@ -69,37 +72,80 @@ def documents(draw, kind: str | None = None, qualified: bool | None = None) -> C
     author = Professional("MULLER", "Charles", "10001234567", organisation=HOSPITAL)
     rcp = None
     if kind == "FRCP" or draw(st.booleans()):
-        rcp = Rcp("5201", "520114", "RCP-SEIN-01", "ONCO PDL / 3C CHU Angers / Sein",
-                  datetime(2025, 5, 30, 14, 0, tzinfo=UTC), HOSPITAL, draw(st.one_of(st.none(), st.just("S-42"))),
-                  draw(st.one_of(st.none(), st.booleans())))
-    attachments = draw(st.lists(st.sampled_from([
-        AttachmentData("Effets secondaires", "application/pdf", b"%PDF-1.4\n" + b"0" * 200),
-        AttachmentData("Note", "text/plain", "Tolérance correcte".encode()),
-        AttachmentData("Photo", "image/png", b"\x89PNG\r\n\x1a\n" + b"1" * 100),
-    ]), max_size=2))
-    diagnosis = draw(st.sampled_from([
-        Diagnosis(),
-        Diagnosis(date(2025, 1, 29), "C50.2", "Quadrant supéro-interne du sein", "8500/3",
-                  "Carcinome canalaire infiltrant", "T1b", "N1", "M0"),
-    ]))
+        rcp = Rcp(
+            "5201",
+            "520114",
+            "RCP-SEIN-01",
+            "ONCO PDL / 3C CHU Angers / Sein",
+            datetime(2025, 5, 30, 14, 0, tzinfo=UTC),
+            HOSPITAL,
+            draw(st.one_of(st.none(), st.just("S-42"))),
+            draw(st.one_of(st.none(), st.booleans())),
+        )
+    attachments = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    AttachmentData("Effets secondaires", "application/pdf", b"%PDF-1.4\n" + b"0" * 200),
+                    AttachmentData("Note", "text/plain", "Tolérance correcte".encode()),
+                    AttachmentData("Photo", "image/png", b"\x89PNG\r\n\x1a\n" + b"1" * 100),
+                ]
+            ),
+            max_size=2,
+        )
+    )
+    diagnosis = draw(
+        st.sampled_from(
+            [
+                Diagnosis(),
+                Diagnosis(
+                    date(2025, 1, 29),
+                    "C50.2",
+                    "Quadrant supéro-interne du sein",
+                    "8500/3",
+                    "Carcinome canalaire infiltrant",
+                    "T1b",
+                    "N1",
+                    "M0",
+                ),
+            ]
+        )
+    )
     return CdaDocument(
         kind=kind,
         id_root="1.2.250.1.999.1.1",
         id_extension=str(draw(st.integers(1, 10**6))),
         set_id="6F9619FF-8B86-D011-B42D-00CF4FC964FF",
         version=version,
-        status=draw(st.sampled_from(["en_cours", "complete", "valide"] + (["cloture"] if kind == "PPS" else []))),
+        status=draw(
+            st.sampled_from(["en_cours", "complete", "valide"] + (["cloture"] if kind == "PPS" else []))
+        ),
         effective_time=EFFECTIVE,
         patient=draw(patients(qualified)),
         author=author,
         custodian=Organisation("DCC de test", "990000000"),
         custodian_oid="1.2.250.1.999.1",
         legal_authenticator=author,
-        recipients=tuple(draw(st.lists(st.sampled_from([
-            Professional("MARTIN", "Michel", "10009876543", mssante="michel.martin@test.mssante.fr",
-                         organisation=HOSPITAL),
-            Professional("DURAND", "Anne", None),
-        ]), max_size=2, unique=True))),
+        recipients=tuple(
+            draw(
+                st.lists(
+                    st.sampled_from(
+                        [
+                            Professional(
+                                "MARTIN",
+                                "Michel",
+                                "10009876543",
+                                mssante="michel.martin@test.mssante.fr",
+                                organisation=HOSPITAL,
+                            ),
+                            Professional("DURAND", "Anne", None),
+                        ]
+                    ),
+                    max_size=2,
+                    unique=True,
+                )
+            )
+        ),
         rcp=rcp,
         diagnosis=diagnosis,
         reason=draw(st.sampled_from(["", "Avis sur la stratégie thérapeutique"])),

@@ -48,16 +48,24 @@ def test_generated_documents_pass_the_ans_chain(validator: Validator, document) 
     if document.patient.ins_matricule and not document.patient.qualified:
         assert document.patient.ins_matricule.encode() not in n3
     if read.ins_matricule:
-        assert root.xpath("boolean(hl7:recordTarget/hl7:patientRole/hl7:patient/hl7:name/hl7:family[@qualifier='BR'])",
-                          namespaces=NS)
+        assert root.xpath(
+            "boolean(hl7:recordTarget/hl7:patientRole/hl7:patient/hl7:name/hl7:family[@qualifier='BR'])",
+            namespaces=NS,
+        )
     assert read.status == document.status
     assert read.document_id == f"{document.id_root}^{document.id_extension}"
     assert (read.rplc_parent is not None) == (document.version > 1)
     assert root.xpath("string(hl7:versionNumber/@value)", namespaces=NS) == str(document.version)
     assert read.has_pdf_copy
-    assert len(root.xpath("//hl7:section[hl7:templateId/@root='1.2.250.1.213.1.1.2.37']//hl7:observationMedia",
-                          namespaces=NS)) == len(document.attachments)
-    text = " ".join(" ".join(root.xpath(f"//hl7:section[hl7:title='{rgpd.HEADING}']//text()", namespaces=NS)).split())
+    assert len(
+        root.xpath(
+            "//hl7:section[hl7:templateId/@root='1.2.250.1.213.1.1.2.37']//hl7:observationMedia",
+            namespaces=NS,
+        )
+    ) == len(document.attachments)
+    text = " ".join(
+        " ".join(root.xpath(f"//hl7:section[hl7:title='{rgpd.HEADING}']//text()", namespaces=NS)).split()
+    )
     assert text.index(" ".join(document.rgpd_text_1.split())) < text.index("Des acteurs de la santé publique")
 
 
@@ -67,8 +75,17 @@ def test_documents_without_clinical_content_stay_valid(validator: Validator) -> 
 
     for kind in ("FRCP", "PPS"):
         document = find(documents(kind=kind), lambda d: True)
-        bare = replace(document, diagnosis=Diagnosis(), treatments=(), supportive_care=(), attachments=(),
-                       replaces=None, version=1, reason="", comment="")
+        bare = replace(
+            document,
+            diagnosis=Diagnosis(),
+            treatments=(),
+            supportive_care=(),
+            attachments=(),
+            replaces=None,
+            version=1,
+            reason="",
+            comment="",
+        )
         _assert_clean(validator, build(bare, "N3"), "bare.xml", f"CANCER-{kind} 2025.01")
 
 

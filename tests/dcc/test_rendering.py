@@ -17,7 +17,15 @@ from dcc.cda import build_cda
 from dcc.cda.inspect import NS, facts
 from dcc.db.models import DccEvent
 from dcc.services import rendering
-from dcc.services.documents import COMPLETE, VALIDE, add_attachment, create_frcp, create_pps, new_version, set_status
+from dcc.services.documents import (
+    COMPLETE,
+    VALIDE,
+    add_attachment,
+    create_frcp,
+    create_pps,
+    new_version,
+    set_status,
+)
 from dcc.services.patients import Traits, create_patient
 from harness.cda import Validator
 
@@ -31,12 +39,22 @@ RCP = {
     "nom": "ONCO PDL / 3C CHU Angers / Sein",
     "date": "2025-05-30T14:00:00+02:00",
     "quorum": True,
-    "etablissement": {"nom": "CHU d'Angers", "finess": "490000031", "adresse": "4 rue Larrey",
-                      "code_postal": "49933", "ville": "ANGERS"},
+    "etablissement": {
+        "nom": "CHU d'Angers",
+        "finess": "490000031",
+        "adresse": "4 rue Larrey",
+        "code_postal": "49933",
+        "ville": "ANGERS",
+    },
 }
 CARE = [
-    {"libelle": f"Cure de chimiothérapie {n}", "code": "C15632", "debut": f"2025-0{1 + n % 5}-0{1 + n % 8}",
-     "fin": f"2025-0{1 + n % 5}-1{n % 8}", "confirme": n % 3 != 0}
+    {
+        "libelle": f"Cure de chimiothérapie {n}",
+        "code": "C15632",
+        "debut": f"2025-0{1 + n % 5}-0{1 + n % 8}",
+        "fin": f"2025-0{1 + n % 5}-1{n % 8}",
+        "confirme": n % 3 != 0,
+    }
     for n in range(14)
 ] + [{"libelle": "Radiothérapie", "code": "C15313", "debut": "2099-01-01", "confirme": False}]
 CONTENT = {
@@ -44,17 +62,43 @@ CONTENT = {
     "motif": "Avis sur la stratégie thérapeutique",
     "synthese": "Patiente de 45 ans, tumeur du sein droit de 2 cm.",
     "proposition": "Tumorectomie puis radiothérapie.",
-    "diagnostic": {"date": "2025-01-29", "topographie_code": "C50.2", "topographie": "Sein, quadrant supéro-interne",
-                   "morphologie_code": "8500/3", "morphologie": "Carcinome canalaire infiltrant",
-                   "t": "T1b", "n": "N1", "m": "M0"},
+    "diagnostic": {
+        "date": "2025-01-29",
+        "topographie_code": "C50.2",
+        "topographie": "Sein, quadrant supéro-interne",
+        "morphologie_code": "8500/3",
+        "morphologie": "Carcinome canalaire infiltrant",
+        "t": "T1b",
+        "n": "N1",
+        "m": "M0",
+    },
     "traitements": CARE,
-    "soins_support": [{"libelle": "Activité physique adaptée", "code": "ORG-175", "debut": "2025-02-01",
-                       "fin": "2025-03-01", "confirme": True},
-                      {"libelle": "Soutien psychologique", "code": "ORG-037", "debut": "2099-01-01"}],
-    "destinataires": [{"nom": "MARTIN", "prenom": "Michel", "rpps": "10009876543",
-                       "mssante": "michel.martin@test.mssante.fr"}],
-    "auteur": {"nom": "MULLER", "prenom": "Charles", "rpps": "10001234567", "specialite_code": "G15_10/SM36",
-               "specialite": "Médecin - Oncologie médicale", "etablissement": RCP["etablissement"]},
+    "soins_support": [
+        {
+            "libelle": "Activité physique adaptée",
+            "code": "ORG-175",
+            "debut": "2025-02-01",
+            "fin": "2025-03-01",
+            "confirme": True,
+        },
+        {"libelle": "Soutien psychologique", "code": "ORG-037", "debut": "2099-01-01"},
+    ],
+    "destinataires": [
+        {
+            "nom": "MARTIN",
+            "prenom": "Michel",
+            "rpps": "10009876543",
+            "mssante": "michel.martin@test.mssante.fr",
+        }
+    ],
+    "auteur": {
+        "nom": "MULLER",
+        "prenom": "Charles",
+        "rpps": "10001234567",
+        "specialite_code": "G15_10/SM36",
+        "specialite": "Médecin - Oncologie médicale",
+        "etablissement": RCP["etablissement"],
+    },
 }
 
 
@@ -87,7 +131,9 @@ def _documents(session, qualified: bool = True):
 
 
 def _last(session, type_: str) -> DccEvent:
-    return session.scalars(select(DccEvent).where(DccEvent.type == type_).order_by(DccEvent.id.desc())).first()
+    return session.scalars(
+        select(DccEvent).where(DccEvent.type == type_).order_by(DccEvent.id.desc())
+    ).first()
 
 
 def decoded_pages(pdf: bytes) -> list[bytes | None]:
@@ -97,13 +143,15 @@ def decoded_pages(pdf: bytes) -> list[bytes | None]:
     for index in range(len(document)):
         image = document[index].render(scale=150 / 72).to_pil().convert("L")
         width, height = image.size
-        found = decode(image.crop((int(width * 0.6), 0, width, int(height * 0.14))), max_count=1, timeout=5000)
+        found = decode(
+            image.crop((int(width * 0.6), 0, width, int(height * 0.14))), max_count=1, timeout=5000
+        )
         out.append(found[0].data if found else None)
     return out
 
 
 def test_pps_pdf_datamatrix_on_every_page_matches_the_header(session, tmp_path):
-    _patient_, _frcp, pps = _documents(session)
+    _, _, pps = _documents(session)
     started = time.perf_counter()
     pdf = rendering.render(session, pps, "pdf", path=tmp_path / "pps.pdf")
     elapsed = time.perf_counter() - started
@@ -132,7 +180,7 @@ def test_pps_pdf_datamatrix_on_every_page_matches_the_header(session, tmp_path):
 
 
 def test_no_datamatrix_and_no_matricule_when_not_qualified(session):
-    _patient_, frcp, pps = _documents(session, qualified=False)
+    _, frcp, pps = _documents(session, qualified=False)
     for document in (frcp, pps):
         pdf = rendering.render(session, document, "pdf")
         assert set(decoded_pages(pdf)) == {None}
@@ -144,18 +192,30 @@ def test_no_datamatrix_and_no_matricule_when_not_qualified(session):
 
 
 def test_stored_documents_validate_and_events_carry_the_rule_fields(session, validator, tmp_path):
-    _patient_, frcp, pps = _documents(session)
+    _, frcp, pps = _documents(session)
     v2 = new_version(session, pps, "u1")
-    for document, volet in ((frcp, "CANCER-FRCP 2025.01"), (pps, "CANCER-PPS 2025.01"), (v2, "CANCER-PPS 2025.01")):
+    for document, volet in (
+        (frcp, "CANCER-FRCP 2025.01"),
+        (pps, "CANCER-PPS 2025.01"),
+        (v2, "CANCER-PPS 2025.01"),
+    ):
         started = time.perf_counter()
         cda = rendering.render(session, document, "cda_n3", path=tmp_path / f"{document.id}.xml")
         elapsed = time.perf_counter() - started
         report = validator.validate(cda, name=f"{document.id}.xml")
-        assert report.valid and report.volet == volet and not report.schematron_failures and not report.xsd_errors
+        assert (
+            report.valid
+            and report.volet == volet
+            and not report.schematron_failures
+            and not report.xsd_errors
+        )
         event = _last(session, "document.rendered").data
         assert event["document_id"] == identifiers.document_id(document) == facts(cda).document_id
         assert event["status_section_matches"] is True and event["pdf_copy"] is True
-        assert event["rgpd_text1_sha256"] == __import__("hashlib").sha256(rgpd.TEXT_1_DEFAULT.encode()).hexdigest()
+        assert (
+            event["rgpd_text1_sha256"]
+            == __import__("hashlib").sha256(rgpd.TEXT_1_DEFAULT.encode()).hexdigest()
+        )
         if document.version > 1:
             assert event["rplc_parent_is_previous"] is True and event["version"] == 2
         if document.kind == "FRCP":
@@ -176,7 +236,7 @@ def test_stored_documents_validate_and_events_carry_the_rule_fields(session, val
 
 
 def test_build_cda_api_and_html(session):
-    _patient_, frcp, pps = _documents(session)
+    _, _, pps = _documents(session)
     assert facts(build_cda(session, pps, "N3")).has_pdf_copy
     page = rendering.render(session, pps, "html").decode()
     assert rgpd.HEADING in page and "PAT-TROIS" in page and "279035121518989" in page
@@ -199,7 +259,7 @@ def test_build_cda_api_and_html(session):
     ],
 )
 def test_faults_show_in_the_event(session, fault, fmt, field, bad):
-    _patient_, _frcp, pps = _documents(session, qualified=fault != "cda_ins_when_not_qualified")
+    _, _, pps = _documents(session, qualified=fault != "cda_ins_when_not_qualified")
     document = new_version(session, pps, "u1")
     rendering.render(session, document, fmt)
     good = _last(session, "document.rendered").data[field]
