@@ -404,9 +404,10 @@ class Body:
     def rcp_status(self, parent: etree._Element) -> None:
         rcp = self.document.rcp
         quorum = None if rcp is None else rcp.quorum
-        quorum_code = {True: ("ORG-126", "Quorum atteint"), False: ("ORG-133", "Quorum non atteint")}.get(
-            quorum, ("GEN-010", "Ne sait pas")
-        )
+        labels = {"ORG-126": "Quorum atteint", "ORG-133": "Quorum non atteint", "GEN-010": "Ne sait pas"}
+        code = rcp.quorum_code if rcp is not None and rcp.quorum_code in labels else None
+        code = code or {True: "ORG-126", False: "ORG-133"}.get(quorum, "GEN-010")
+        quorum_code = (code, labels[code])
         section = self.section(
             parent,
             ["1.2.250.1.213.1.1.2.33"],

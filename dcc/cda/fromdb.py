@@ -121,6 +121,35 @@ def rcp_from(data: dict[str, Any] | None, default_date: datetime, custodian: Org
     )
 
 
+def _extension(identifier: str | None) -> str:
+    return (identifier or "").rpartition("^")[2]
+
+
+def rcp_from_directory(session: Session, document: Document, custodian: Organisation) -> Rcp | None:
+    """The RCP the patient was registered to, from the RCP directory (``dcc.services.rcp.frcp_context``)."""
+    from dcc.services.rcp import QUORUM_NOT_REACHED, QUORUM_REACHED, frcp_context
+
+    context = frcp_context(session, document.patient_id, document)
+    if not context:
+        return None
+    quorum = context.get("quorum")
+    return Rcp(
+        rrc_id=_extension(context.get("rrc_id")),
+        manager_id=_extension(context.get("manager_id")),
+        rcp_id=_extension(context.get("rcp_id")),
+        name=str(context.get("rcp_name") or "RCP"),
+        date=_datetime(context.get("date"), document.created_at),
+        facility=Organisation(
+            name=str(context.get("organiser") or custodian.name),
+            finess=context.get("organiser_finess"),
+            address=Address(street=context.get("place")),
+        ),
+        session_id=context.get("session_id"),
+        quorum={QUORUM_REACHED: True, QUORUM_NOT_REACHED: False}.get(quorum),
+        quorum_code=quorum,
+    )
+
+
 def from_document(session: Session, document: Document, pdf: bytes | None = None) -> CdaDocument:
     patient = session.get(Patient, document.patient_id)
     if patient is None:
@@ -152,7 +181,8 @@ def from_document(session: Session, document: Document, pdf: bytes | None = None
         custodian_oid=settings.dcc_oid(),
         legal_authenticator=professional(content["responsable"]) if content.get("responsable") else author,
         recipients=tuple(professional(r) for r in content.get("destinataires") or ()),
-        rcp=rcp_from(content.get("rcp"), created, custodian),
+        rcp=rcp_from(content.get("rcp"), created, custodian)
+        or (rcp_from_directory(session, document, custodian) if document.kind == "FRCP" else None),
         diagnosis=Diagnosis(
             date=_date(diagnosis.get("date")),
             topography_code=diagnosis.get("topographie_code"),

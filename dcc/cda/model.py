@@ -81,6 +81,7 @@ class Rcp:
     facility: Organisation
     session_id: str | None = None
     quorum: bool | None = None
+    quorum_code: str | None = None  # JDV_StatutQuorum-CISIS code when the RCP directory recorded it
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ def _rcp_fields(data: CdaDocument) -> dict[str, Any]:
     fields: dict[str, Any] = {"rcp_id": f"1.2.250.1.161.1.20.3.1^{data.rcp.rcp_id}"}
     if data.rcp.session_id:
         fields["session_id"] = data.rcp.session_id
-    if data.rcp.quorum is not None:
+    if data.rcp.quorum_code is not None:  # as the RCP directory recorded it (rcp.quorum_recorded)
+        fields["quorum"] = data.rcp.quorum_code
+    elif data.rcp.quorum is not None:
         fields["quorum"] = data.rcp.quorum
     return fields
 
@@ -57,9 +59,10 @@ def render(
     format: str,
     path: str | Path | None = None,
     stylesheet: str | Path | None = None,
+    artifact_name: str | None = None,
 ) -> bytes:
     """The document in ``format`` (cda_n3, cda_n1, pdf, html); written to ``path`` when given (then named in
-    the event's artifacts)."""
+    the event's artifacts), or named ``artifact_name`` in the event when the caller stores it (the recette)."""
     if format not in FORMATS:
         raise RenderingError("unknown_format", f"format {format!r}: one of {', '.join(FORMATS)}")
     data = from_document(session, document)
@@ -108,7 +111,7 @@ def render(
             treatments=len(built.treatments),
             supportive_care=len(built.supportive_care),
         )
-    artifacts = None
+    artifacts = [artifact_name] if artifact_name else None
     if path is not None:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
