@@ -17,5 +17,6 @@ def document_id(document: Document) -> str:
 
 
 def set_id(document: Document) -> str:
-    """The set (all versions of one FRCP or PPS) as the CDA setId root: the UUID without its ``urn:uuid:``."""
-    return document.set_id.removeprefix("urn:uuid:")
+    """The set (all versions of one FRCP or PPS) as the CDA setId root: the UUID without its ``urn:uuid:``, in
+    upper case as HL7 V3 writes a UUID in an II root (structuration minimale flags a lower-case one)."""
+    return document.set_id.removeprefix("urn:uuid:").upper()

@@ -22,3 +22,12 @@ def dcc_oid() -> str:
     """The OID root of this DCC's identifiers (documents, RCP, custodian). A region sets its own registered OID in
     ``DCC_OID``; the default is under the test branch 1.2.250.1.999 so it never collides with a real one."""
     return os.environ.get("DCC_OID", "1.2.250.1.999.1").strip()
+
+
+def custodian() -> tuple[str, str]:
+    """(name, FINESS) of the structure operating this DCC, the custodian of its CDA documents (CI-SIS wants a
+    national structure id there). Set ``DCC_CUSTODIAN_NAME`` / ``DCC_CUSTODIAN_FINESS``; the default FINESS is a
+    test value."""
+    name = os.environ.get("DCC_CUSTODIAN_NAME", "").strip() or "DCC de référence (dcc-recette)"
+    finess = os.environ.get("DCC_CUSTODIAN_FINESS", "").strip() or "990000000"
+    return name, finess
