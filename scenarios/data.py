@@ -28,13 +28,23 @@ def traits(
     }
 
 
+AUTHOR = {
+    "nom": "MARTIN",
+    "prenom": "Claire",
+    "rpps": "10000000001",
+    "mssante": "claire.martin@hopital-simule.mssante.fr",
+}
+RCP = {"rrc_id": "RRC-IDF", "gestionnaire_id": "3C-SL", "rcp_id": "RCP-SEIN-01", "nom": "RCP Sénologie"}
 FRCP_CONTENT = {
+    "auteur": AUTHOR,
+    "rcp": RCP,
     "motif": "Présentation initiale en RCP",
     "localisation": "Sein gauche",
     "histologie": "Carcinome canalaire infiltrant",
     "proposition": "Chirurgie conservatrice puis radiothérapie",
 }
 PPS_CONTENT = {
+    "auteur": AUTHOR,
     "traitements": "Chirurgie le 2026-12-10; radiothérapie 25 séances",
     "soins_support": "Consultation diététique",
     "contacts": "Infirmière de coordination 01 23 45 67 89",

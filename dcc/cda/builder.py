@@ -29,6 +29,12 @@ def build(document: CdaDocument, level: str = "N3") -> bytes:
         raise CdaBuildError("unknown_level", f"level {level!r}: one of {', '.join(LEVELS)}")
     if document.kind not in ("FRCP", "PPS"):
         raise CdaBuildError("unknown_kind", f"kind {document.kind!r}: FRCP or PPS")
+    if not document.author.rpps or not document.legal_authenticator.rpps:
+        raise CdaBuildError(
+            "author_rpps_missing",
+            "the author and the legal authenticator are identified by their RPPS (content['auteur']['rpps'] or the "
+            "document's author_rpps): a CDA without it fails the CI-SIS header",
+        )
     if level == "N1" and not document.pdf:
         raise CdaBuildError("no_pdf", "a CDA R2 N1 carries the document's PDF: none was given")
     if document.kind == "FRCP" and level == "N3":

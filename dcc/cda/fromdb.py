@@ -7,6 +7,7 @@ Missing values stay missing (nullFlavor in the CDA), they are never invented.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -159,6 +160,10 @@ def from_document(session: Session, document: Document, pdf: bytes | None = None
     name, finess = settings.custodian()
     custodian = Organisation(name=name, finess=finess)
     author = professional(content.get("auteur"), document.created_by, document.author_rpps)
+    if (
+        author.organisation is None
+    ):  # the performer acts for a structure: by default the RCP's (the custodian)
+        author = replace(author, organisation=custodian)
     diagnosis = content.get("diagnostic") or {}
     replaces = None
     if document.replaces_id is not None:
