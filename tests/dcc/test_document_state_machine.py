@@ -5,6 +5,8 @@ changes, one FRCP per PPS across its versions, contiguous versions, every refusa
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -144,7 +146,7 @@ def test_document_lifecycle_state_machine(engine):
             for versions in sets.values():
                 versions.sort(key=lambda d: d.version)
                 assert [d.version for d in versions] == list(range(1, len(versions) + 1))
-                assert all(d.replaces_id == p.id for p, d in zip(versions, versions[1:], strict=False))
+                assert all(d.replaces_id == p.id for p, d in pairwise(versions))
                 assert all(d.status in (VALIDE, CLOTURE) for d in versions[:-1])  # only the latest is open
                 if versions[0].kind == "PPS":
                     assert len({d.frcp_id for d in versions}) == 1
