@@ -9,7 +9,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dcc.db.base import Base
-from dcc.db.models import Document
+from dcc.db.models import Attachment, Document
 
 
 class ExternalDocument(Base):
@@ -51,3 +51,4 @@ class PrefillProposal(Base):
 
 # A patient's documents by kind: the reuse look-ups and the document list (created by migration 0007_reuse).
 Index("ix_document_patient_id_kind", Document.patient_id, Document.kind)
+Index("ix_attachment_document_id", Attachment.document_id)

@@ -46,9 +46,12 @@ def upgrade() -> None:
     op.create_index("ix_prefill_proposal_document_id", "prefill_proposal", ["document_id"])
     # the reuse look-ups (a patient's latest validated PPS or FRCP) and a patient's document list
     op.create_index("ix_document_patient_id_kind", "document", ["patient_id", "kind"])
+    # a status change counts the document's attachments
+    op.create_index("ix_attachment_document_id", "attachment", ["document_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_attachment_document_id", "attachment")
     op.drop_index("ix_document_patient_id_kind", "document")
     op.drop_index("ix_prefill_proposal_document_id", "prefill_proposal")
     op.drop_table("prefill_proposal")
