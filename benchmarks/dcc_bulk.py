@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -169,6 +171,8 @@ with their audit entries, events and prefill proposals. Rates are per second; «
 
 def main(patients: int | None = None, backends: list[str] | None = None) -> list[Result]:
     """One section of docs/benchmarks.md per backend (``dcc_bulk (sqlite)``…), so backends may run apart."""
+    # a stopped run (SIGTERM) still drops its throwaway database: exit through the ``finally`` of ``throwaway``
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     patients = patients or int(os.environ.get("DCC_BULK_PATIENTS", FULL_PATIENTS))
     backends = backends or os.environ.get("DCC_BULK_BACKENDS", "sqlite,postgresql").split(",")
     results = []

@@ -1,4 +1,6 @@
-"""Each fault of data reuse and of the document lifecycle changes the behaviour its REM requirement checks: the
+"""Each fault of data reuse and of the document lifecycle (those this area added; the lifecycle's own —
+``frcp_reopened_after_validation``, ``pps_closed_before_validation``, ``status_change_not_audited`` — are tested
+with it) changes the behaviour its REM requirement checks: the
 same steps, with and without the fault, give different events (what the rules read)."""
 
 from __future__ import annotations
@@ -9,10 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from dcc import faults, identifiers
-from dcc.db.models import AuditEntry, DccEvent
+from dcc.db.models import DccEvent
 from dcc.services import commands, reuse
 from dcc.services.documents import (
-    CLOTURE,
     COMPLETE,
     EN_COURS,
     VALIDE,
@@ -35,10 +36,7 @@ MINE = {
     "actualised_pps_drops_realised_care": ["REPR.07"],
     "validated_document_editable": ["DOC.03"],
     "pps_from_unvalidated_frcp": ["DOC.05"],
-    "validated_frcp_reopenable": ["DOC.01"],
-    "pps_closed_unvalidated": ["DOC.02"],
     "field_entry_without_author": ["DOC.07"],
-    "status_change_not_audited": ["DOC.08"],
     "refusal_not_recorded": ["DOC.01"],
 }
 
@@ -179,48 +177,12 @@ def test_pps_from_unvalidated_frcp(session, patient):
     assert journal(session, "document.created", pps)[0]["frcp_status"] == EN_COURS
 
 
-def test_validated_frcp_reopenable(session, patient):
-    frcp = validate(session, create_frcp(session, patient, "u1"))
-    with pytest.raises(DocumentRuleError):
-        set_status(session, frcp, EN_COURS, "u1")
-    with faults.enabled("validated_frcp_reopenable"):
-        set_status(session, frcp, EN_COURS, "u1")
-    assert journal(session, "document.status_changed", frcp)[-1]["from"] == VALIDE
-
-
-def test_pps_closed_unvalidated(session, patient):
-    frcp = validate(session, create_frcp(session, patient, "u1"))
-    pps = create_pps(session, frcp, "u1")
-    with pytest.raises(DocumentRuleError):
-        set_status(session, pps, CLOTURE, "u1")
-    with faults.enabled("pps_closed_unvalidated"):
-        set_status(session, pps, CLOTURE, "u1")
-    assert (journal(session, "document.status_changed", pps)[-1]["from"], pps.status) == (EN_COURS, CLOTURE)
-
-
 def test_field_entry_without_author(session, patient):
     frcp = create_frcp(session, patient, "u1")
     enter(session, frcp, "a", "1", "u1")
     with faults.enabled("field_entry_without_author"):
         enter(session, frcp, "b", "2", "u1")
     assert ["author" in e for e in journal(session, "document.field_entered", frcp)] == [True, False]
-
-
-def test_status_change_not_audited(session, patient):
-    frcp = create_frcp(session, patient, "u1")
-
-    def audited():
-        query = select(AuditEntry).where(
-            AuditEntry.action == "document.status_changed",
-            AuditEntry.entity_id == identifiers.document_id(frcp),
-        )
-        return len(session.scalars(query).all())
-
-    set_status(session, frcp, COMPLETE, "u1")
-    assert audited() == 1
-    with faults.enabled("status_change_not_audited"):
-        set_status(session, frcp, VALIDE, "u1")
-    assert audited() == 1
 
 
 def test_refusal_not_recorded(session, patient):
