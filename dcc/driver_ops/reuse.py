@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from dcc import events
 from dcc.db.models_reuse import PrefillProposal
 from dcc.driver import NotFound, operation
 from dcc.services import documents, reuse
@@ -84,13 +85,24 @@ class SynthesesIn(BaseModel):
     as_of: date | None = None
 
 
-@operation("build_syntheses", "POST", "/driver/documents/{document_id}/syntheses", SynthesesIn)
-def build_syntheses(session: Session, document_id: str, as_of: date | None = None) -> dict[str, Any]:
-    """The two syntheses of a PPS, rebuilt now from confirmed past care (journaled as document.synthesis_built)"""
-    built = reuse.build_syntheses(session, _document(session, document_id), as_of)
+@operation("render_syntheses", "POST", "/driver/documents/{document_id}/syntheses", SynthesesIn)
+def render_syntheses(session: Session, document_id: str, as_of: date | None = None) -> dict[str, Any]:
+    """Display the two syntheses of a PPS (an HTML rendering), rebuilt now from its confirmed past care"""
+    document = _document(session, document_id)
+    built = reuse.build_syntheses(session, document, as_of)
+    fields = documents.describe(session, document)
+    events.emit(
+        session,
+        "document.rendered",
+        **fields,
+        format="html",
+        view="syntheses",
+        future_items_in_syntheses=built.future_items,
+    )
     built.record(session)
     return {
-        "document_id": built.document_id,
+        **fields,
+        "as_of": built.as_of.isoformat(),
         "treatments": [i.as_dict() for i in built.treatments],
         "supportive_care": [i.as_dict() for i in built.supportive_care],
         "future_items": built.future_items,

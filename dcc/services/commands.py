@@ -28,9 +28,9 @@ from dcc.services.documents import DocumentRuleError, describe
 T = TypeVar("T")
 
 faults.register(
-    "refusal_not_recorded",
-    "a refused document operation leaves no refusal in the event journal",
-    breaks=["DOC.01"],
+    "transition_refusal_not_recorded",
+    "a refused status change of a document leaves no refusal in the event journal",
+    breaks=["DOC.01", "DOC.02"],
 )
 
 
@@ -56,8 +56,10 @@ def _run(
         return result
     except (DocumentRuleError, CdaInputError) as error:
         session.rollback()
-        if not faults.active("refusal_not_recorded"):
-            event_type, fields = refusal(error)
+        event_type, fields = refusal(error)
+        if not (
+            event_type == "document.transition_refused" and faults.active("transition_refusal_not_recorded")
+        ):
             events.emit(session, event_type, **fields, reason=error.reason)
             session.commit()
         raise

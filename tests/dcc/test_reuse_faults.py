@@ -37,7 +37,7 @@ MINE = {
     "validated_document_editable": ["DOC.03"],
     "pps_from_unvalidated_frcp": ["DOC.05"],
     "field_entry_without_author": ["DOC.07"],
-    "refusal_not_recorded": ["DOC.01"],
+    "transition_refusal_not_recorded": ["DOC.01", "DOC.02"],
 }
 
 
@@ -185,12 +185,12 @@ def test_field_entry_without_author(session, patient):
     assert ["author" in e for e in journal(session, "document.field_entered", frcp)] == [True, False]
 
 
-def test_refusal_not_recorded(session, patient):
+def test_transition_refusal_not_recorded(session, patient):
     frcp = validate(session, create_frcp(session, patient, "u1"))
     session.commit()
     with pytest.raises(DocumentRuleError):
         commands.change_status(session, frcp.id, EN_COURS, "u1")
     assert len(journal(session, "document.transition_refused", frcp)) == 1
-    with faults.enabled("refusal_not_recorded"), pytest.raises(DocumentRuleError):
+    with faults.enabled("transition_refusal_not_recorded"), pytest.raises(DocumentRuleError):
         commands.change_status(session, frcp.id, EN_COURS, "u1")
     assert len(journal(session, "document.transition_refused", frcp)) == 1
