@@ -23,14 +23,19 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dcc import audit, events, identifiers
+from dcc import audit, events, faults, identifiers
 from dcc.db import make_engine, make_session_factory, migrate
 from dcc.db.models import AuditEntry, Document, Patient
 from dcc.identity.status import IdentityRuleError, IdentityStatus
-from dcc.services import cgu, documents, patients
+from dcc.services import cgu, documents, patients, reuse
 from dcc.services.patients import Traits
 
 T = TypeVar("T")
+REFUSAL_NOT_RECORDED = faults.register(  # also honoured by dcc.services.commands (the document API)
+    "transition_refusal_not_recorded",
+    "a refused status change of a document leaves no refusal in the event journal",
+    ["DOC.01", "DOC.02"],
+)
 
 
 class Refused(ValueError):
@@ -154,7 +159,10 @@ class Driver:
             reason = getattr(error, "reason", None) or type(error).__name__
             with self._unit() as session:
                 event_type, fields = refusal(session)
-                events.emit(session, event_type, reason=reason, message=str(error), **fields)
+                if not (
+                    event_type == "document.transition_refused" and faults.active(REFUSAL_NOT_RECORDED.name)
+                ):
+                    events.emit(session, event_type, reason=reason, message=str(error), **fields)
             raise Refused(reason, str(error)) from error
 
     # -- lookups ------------------------------------------------------------------------------------------------
@@ -276,8 +284,8 @@ class Driver:
         self, patient_id: str, author: str, content: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         def operation(session: Session) -> dict[str, Any]:
-            document = documents.create_frcp(session, self._patient(session, patient_id), author, content)
-            return documents.describe(session, document)
+            proposal = reuse.new_frcp(session, self._patient(session, patient_id), author, content)
+            return _with_proposal(session, proposal)
 
         return self._run(
             operation, lambda _s: ("document.create_refused", {"kind": "FRCP", "patient_id": patient_id})
@@ -285,8 +293,8 @@ class Driver:
 
     def create_pps(self, frcp_id: str, author: str, content: dict[str, Any] | None = None) -> dict[str, Any]:
         def operation(session: Session) -> dict[str, Any]:
-            document = documents.create_pps(session, self._document(session, frcp_id), author, content)
-            return documents.describe(session, document)
+            proposal = reuse.new_pps(session, self._document(session, frcp_id), author, content)
+            return _with_proposal(session, proposal)
 
         return self._run(
             operation,
@@ -338,8 +346,8 @@ class Driver:
 
     def new_version(self, document_id: str, author: str) -> dict[str, Any]:
         def operation(session: Session) -> dict[str, Any]:
-            document = documents.new_version(session, self._document(session, document_id), author)
-            return documents.describe(session, document)
+            proposal = reuse.new_version(session, self._document(session, document_id), author)
+            return _with_proposal(session, proposal)
 
         return self._run(
             operation, lambda s: ("document.version_refused", self._document_fields(s, document_id))
@@ -404,6 +412,15 @@ class Driver:
     ) -> list[dict[str, Any]]:
         with self._unit() as session:
             return list(events.export(session, after=after, limit=limit, only_scope=scope))
+
+
+def _with_proposal(session: Session, proposal: reuse.Proposal) -> dict[str, Any]:
+    """A created document's fields and what it is offered (data reuse: docs/data-reuse.md)."""
+    return {
+        **documents.describe(session, proposal.document),
+        "proposal_id": proposal.id,
+        "proposed": [item.as_dict() for item in proposal.items],
+    }
 
 
 def _sha256_b64(content_base64: str) -> str | None:

@@ -30,6 +30,17 @@ PPS_CLOSED_EARLY = faults.register(
 STATUS_NOT_AUDITED = faults.register(
     "status_change_not_audited", "document status changes are not written to the audit log", ["DOC.08"]
 )
+EDITABLE_WHEN_VALIDATED = faults.register(
+    "validated_document_editable",
+    "a manual entry is accepted on a validated or closed document (no new version)",
+    ["DOC.03"],
+)
+PPS_FROM_UNVALIDATED = faults.register(
+    "pps_from_unvalidated_frcp", "a PPS is created from an FRCP that is not validated", ["DOC.05"]
+)
+ENTRY_WITHOUT_AUTHOR = faults.register(
+    "field_entry_without_author", "a manual entry is journaled without its operator", ["DOC.07"]
+)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
 
@@ -103,8 +114,10 @@ def create_frcp(
     author: str,
     content: dict[str, Any] | None = None,
     establishment_text_1: str | None = None,
+    event_fields: dict[str, Any] | None = None,
 ) -> Document:
-    """A new FRCP for a new RCP presentation (2.1.2.1): version 1 of a new set, « en cours »."""
+    """A new FRCP for a new RCP presentation (2.1.2.1): version 1 of a new set, « en cours ». ``event_fields`` go
+    into ``document.created`` (data reuse adds its sources: ``latest_pps_id``, ``previous_frcp_id``, ``crgm_id``)."""
     document = Document(
         kind="FRCP",
         patient_id=patient.id,
@@ -116,16 +129,20 @@ def create_frcp(
         created_at=_now(),
         created_by=author,
     )
-    return _created(session, document, author)
+    return _created(session, document, author, event_fields)
 
 
 def create_pps(
-    session: Session, frcp: Document, author: str, content: dict[str, Any] | None = None
+    session: Session,
+    frcp: Document,
+    author: str,
+    content: dict[str, Any] | None = None,
+    event_fields: dict[str, Any] | None = None,
 ) -> Document:
     """A PPS is created from its validated FRCP (2.1.2.2), which stays its one FRCP for all its versions."""
     if frcp.kind != "FRCP":
         raise DocumentRuleError("not_an_frcp", f"document {frcp.id} is a {frcp.kind}, not an FRCP")
-    if frcp.status != VALIDE:
+    if frcp.status != VALIDE and not faults.active(PPS_FROM_UNVALIDATED.name):
         raise DocumentRuleError(
             "frcp_non_validee", f"FRCP {frcp.id} is « {frcp.status} »: a PPS needs a validated FRCP"
         )
@@ -141,7 +158,7 @@ def create_pps(
         created_at=_now(),
         created_by=author,
     )
-    return _created(session, document, author)
+    return _created(session, document, author, event_fields)
 
 
 def _allowed(kind: str, current: str, new: str) -> bool:
@@ -209,7 +226,7 @@ def enter(
 
     ``bdt_entry_id``: the therapeutic data bank entry the value was picked from (BDT.01, see
     ``dcc.services.bdt.enter_from_bank``); the event and the audit carry it only when given."""
-    if document.status in (VALIDE, CLOTURE):
+    if document.status in (VALIDE, CLOTURE) and not faults.active(EDITABLE_WHEN_VALIDATED.name):
         raise DocumentRuleError(
             "validated", f"{document.kind} {document.id} is « {document.status} »: changes need a new version"
         )
@@ -225,9 +242,11 @@ def enter(
     entry = FieldEntry(document_id=document.id, field=field, value=value, author=author, at=_now())
     session.add(entry)
     source = {"bdt_entry_id": bdt_entry_id} if bdt_entry_id is not None else {}
-    events.emit(
-        session, "document.field_entered", **describe(session, document), field=field, author=author, **source
-    )
+    entered = {**describe(session, document), "field": field, "author": author, **source}
+    if faults.active(ENTRY_WITHOUT_AUTHOR.name):
+        del entered["author"]
+    events.emit(session, "document.field_entered", **entered)
+    _content_modified(session, document, "field_entered", author, field=field)
     audit.record(
         session,
         author,
@@ -241,7 +260,25 @@ def enter(
     return entry
 
 
-def new_version(session: Session, document: Document, author: str) -> Document:
+def _content_modified(session: Session, document: Document, cause: str, author: str, **more: Any) -> None:
+    """What DOC.03 and ECH.02 watch: any change of a document's content, with its cause."""
+    events.emit(
+        session,
+        "document.content_modified",
+        document_id=identifiers.document_id(document),
+        kind=document.kind,
+        set_id=identifiers.set_id(document),
+        version=document.version,
+        status=document.status,
+        cause=cause,
+        author=author,
+        **more,
+    )
+
+
+def new_version(
+    session: Session, document: Document, author: str, event_fields: dict[str, Any] | None = None
+) -> Document:
     """The only way to change a validated document (2.1.2.3, 2.5.3): same set, version + 1, « en cours », tied to
     the version it replaces (and, for a PPS, to the same FRCP)."""
     if document.status not in (VALIDE, CLOTURE):
@@ -269,7 +306,7 @@ def new_version(session: Session, document: Document, author: str) -> Document:
         created_at=_now(),
         created_by=author,
     )
-    return _created(session, successor, author)
+    return _created(session, successor, author, event_fields)
 
 
 def add_attachment(
@@ -311,6 +348,7 @@ def add_attachment(
         sha256=attachment.sha256,
         size=len(content),
     )
+    _content_modified(session, document, "attachment_added", author, sha256=attachment.sha256)
     audit.record(
         session,
         author,

@@ -24,6 +24,7 @@ def test_lifecycle_events_carry_the_catalogue_fields(session):
         "patient.created",
         "document.created",
         "document.field_entered",
+        "document.content_modified",  # what DOC.03 and ECH.02 watch
         "document.status_changed",
     ]
     changed = exported[-1] if exported[-1]["type"] == "document.status_changed" else exported[-2]
