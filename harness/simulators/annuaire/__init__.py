@@ -1,0 +1,1 @@
+"""Simulator of the Annuaire Santé: FHIR API and public extraction files."""
