@@ -201,7 +201,7 @@ def decide(
             f"choice {choice!r}: not a proposed identity ({', '.join(map(str, by_id)) or 'none'})"
         )
 
-    if len(identical) == 1 and choice is None:
+    if choice is None and len(identical) == 1:
         local, match = identical[0], "identique"
     elif not proposed:
         local, match = None, "absente"
@@ -216,7 +216,8 @@ def decide(
     elif choice == "create":
         local, match = None, "non_retenue"
     else:
-        local, match = by_id[choice], "retenue"
+        local = by_id[choice]
+        match = "identique" if local in identical else "retenue"
 
     if not trust_clause:  # 2.3.2.3: same steps for flux and saisie, no validation or qualification
         if local is not None:

@@ -33,10 +33,10 @@ def fold(text: str | None) -> str:
 
 
 def prenoms_of(traits: HasTraits) -> tuple[str, ...]:
-    """The birth first names as a folded tuple, whether stored as a tuple or as one space-separated string."""
+    """The birth first names as folded words, whether stored as a tuple or as one space-separated string (the
+    patient table keeps them space-separated, so « Jeanne-Marie » and « Jeanne Marie » compare equal)."""
     value = traits.prenoms
-    words = value.split() if isinstance(value, str) else [w for p in value for w in p.split()]
-    return tuple(fold(w) for w in words if fold(w))
+    return tuple(fold(value if isinstance(value, str) else " ".join(value)).split())
 
 
 def differences(local: HasTraits, other: HasTraits) -> list[str]:

@@ -216,7 +216,7 @@ def qualify_with_insi(
         matricule=identity.matricule if identity else None,
         oid=identity.oid if identity else None,
         traits=identity.as_dict() if identity else None,
-        traits_match=not mismatches,
+        traits_match=(not mismatches) if identity else None,
         mismatches=mismatches,
         author=author,
     )
