@@ -206,6 +206,7 @@ def test_against_the_insi_simulator(session):
         patient = local(session, V, Traits("Dupont", ("Pierre",), "M", "2009-07-01"))
         start = mark(session)
         outcome = qualify_with_insi(session, patient, "op", HttpInsiClient(sim.endpoint, timeout=5))
+        assert outcome.action == "qualified"
         served = [e for e in sim.evidence.events if e.type == "insi.request"]
     assert patient.identity_status == "qualifiee" and patient.ins_matricule == "109076322083489"
     result = since(session, start, "identity.insi_result")[0]

@@ -182,7 +182,9 @@ CASES = [
 def _id(row):
     case, _, received, candidate, trust, choice, _ = row
     where = candidate.status if candidate else "absent"
-    return f"{case}-{received.mode}-{received.status or 'saisie'}-local_{where}-{'clause' if trust else 'sans_clause'}"
+    human = {None: "", "create": "-cree"}.get(choice, "-conserve")
+    clause = "clause" if trust else "sans_clause"
+    return f"{case}-{received.mode}-{received.status or 'saisie'}-local_{where}-{clause}{human}"
 
 
 @pytest.mark.parametrize(
