@@ -59,6 +59,10 @@ class IdentityRuleError(ValueError):
     """A change the RNIV does not allow; the message names the transition or the justification."""
 
 
+class JustificatifError(IdentityRuleError):
+    """A justificatif that cannot be used here (not high-trust, or « Tiers de confiance » by hand)."""
+
+
 def check_transition(current: IdentityStatus, new: IdentityStatus, downgrade: bool = False) -> None:
     if downgrade:
         if (current, new) not in DOWNGRADES:
@@ -74,17 +78,17 @@ def check_justificatif(justificatif: str, mode: str, received_status: str | None
     """``mode`` is how the identity that brings the justificatif reached the DCC (``saisie`` or ``flux``); « Tiers
     de confiance » only comes with a qualifiée identity received by flow (2.3.2.1, 2.3.2.3)."""
     if justificatif not in HIGH_TRUST:
-        raise IdentityRuleError(
+        raise JustificatifError(
             f"justificatif {justificatif!r} is not high-trust ({', '.join(sorted(HIGH_TRUST))})"
         )
     if justificatif == TIERS_DE_CONFIANCE and faults.active("tiers_de_confiance_by_hand"):
         return
     if justificatif == TIERS_DE_CONFIANCE and mode != "flux":
-        raise IdentityRuleError(
+        raise JustificatifError(
             "« Tiers de confiance » is only set automatically for an identity received by flow"
         )
     if justificatif == TIERS_DE_CONFIANCE and received_status not in (None, IdentityStatus.QUALIFIEE):
-        raise IdentityRuleError("« Tiers de confiance » only for an identity received qualifiée")
+        raise JustificatifError("« Tiers de confiance » only for an identity received qualifiée")
 
 
 def downgrade_target(current: IdentityStatus, policy: str, has_justificatif: bool) -> IdentityStatus | None:

@@ -11,6 +11,8 @@ or without the clause, with the human's rapprochement answers), validation with 
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -178,7 +180,7 @@ class IdentityMachine(RuleBasedStateMachine):
                 .order_by(IdentityStatusChange.id)
             ).all()
             assert history and history[0].previous_status is None and history[-1].new_status == status.value
-            for earlier, later in zip(history, history[1:], strict=False):
+            for earlier, later in pairwise(history):
                 assert later.previous_status == earlier.new_status
                 assert (IdentityStatus(later.previous_status), IdentityStatus(later.new_status)) in LEGAL
                 assert later.author and later.at is not None
