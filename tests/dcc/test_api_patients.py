@@ -166,6 +166,14 @@ def test_rnIV_refusals_are_409_with_a_reason(app, client):
     assert (requested["patient_id"], requested["trust_clause"]) == (str(patient_id), False)
     assert counts(app) == before
     assert client.get("/patients/999999").status_code == 404
+    client.post(
+        f"/patients/{patient_id}/status",
+        json={"actor": ACTOR, "to": "validee", "reason": "CNI", "justificatif": "carte_identite"},
+    )
+    by_hand = client.post(
+        f"/patients/{patient_id}/status", json={"actor": ACTOR, "to": "qualifiee", "reason": "x"}
+    )
+    assert by_hand.status_code == 409 and by_hand.json()["detail"]["reason"] == "insi_required"
 
 
 def test_flow_reception_rapprochement_and_decision(app, client):

@@ -282,6 +282,15 @@ def read(patient_id: int, db: Session_) -> dict[str, Any]:
 def set_status(request: Request, patient_id: int, body: StatusIn, db: Session_) -> dict[str, Any]:
     """A status change by a professional (validation on a high-trust document, récupérée → qualifiée, downgrade)."""
     patient = _patient(db, patient_id)
+    by_insi = {("provisoire", "recuperee"), ("validee", "qualifiee")}
+    if not body.downgrade and (patient.identity_status, body.to) in by_insi:
+        raise HTTPException(
+            409,
+            {
+                "reason": "insi_required",
+                "message": f"{patient.identity_status} → {body.to} is INSi's answer: POST /patients/{patient_id}/insi",
+            },
+        )
     trust = flows.trust_of(db, body.actor.user_id, body.actor.user_kind, body.actor.finess)
     try:
         change_status(
@@ -294,7 +303,10 @@ def set_status(request: Request, patient_id: int, body: StatusIn, db: Session_) 
             downgrade=body.downgrade,
             trust_clause=trust.present,
             via="saisie",
-            event_fields={k: v for k, v in trust.fields().items() if k != "trust_clause"},
+            event_fields={
+                "insi_checked": False,
+                **{k: v for k, v in trust.fields().items() if k != "trust_clause"},
+            },
         )
     except NoTrustClause as error:
         fields = {"patient_id": str(patient_id), "author": body.actor.user_id}
