@@ -60,6 +60,8 @@ Choice = int | Literal["create"] | None
 class MatchingError(ValueError):
     """An input the tables cannot decide on (wrong mode, status, or a choice that is not a candidate)."""
 
+    reason = "matching_refused"
+
 
 @dataclass(frozen=True)
 class Received:
@@ -249,7 +251,7 @@ def decide(
             )
         return Decision(
             case="7",
-            match=match if local is None else "non_retenue",
+            match=match,  # "identique" here only under the fault saisie_known_creates_duplicate
             action="create",
             create_status=P,
             insi=True,

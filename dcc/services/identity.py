@@ -475,7 +475,7 @@ def _carry_out(
         events.emit(
             session,
             "identity.entered",
-            known=kept is not None,
+            known=decision.match in ("identique", "retenue"),
             patient_id=str(kept.id) if kept is not None else None,
             input_id=record.id,
             case=decision.case,

@@ -28,7 +28,8 @@ from dcc.identity.status import (
 
 faults.register(
     "identity_status_not_historised",
-    "an identity status change is applied without its history row (previous status, date, author) nor its audit",
+    "an identity status change is applied without its history row (previous status, date, author) nor its audit "
+    "entry (the event still says what changed)",
     breaks=["INS.03"],
 )
 faults.register(
@@ -310,16 +311,18 @@ def change_status(
                 reason=reason,
             )
         )
-    fields: dict[str, object] = {
-        "patient_id": str(patient.id),
-        "reason": reason,
-        "justificatif": patient.justificatif,
-        "ins_invalidated": downgrade and before["ins_matricule"] is not None,
-        "to": new.value,
-    }
-    if historised:  # the RNIV history: previous status, author, date (INS.03)
-        fields.update({"from": current.value, "author": author, "at": now})
-    events.emit(session, "identity.status_changed", **fields, **(event_fields or {}))
+    events.emit(
+        session,
+        "identity.status_changed",
+        patient_id=str(patient.id),
+        author=author,
+        reason=reason,
+        justificatif=patient.justificatif,
+        at=now,
+        ins_invalidated=downgrade and before["ins_matricule"] is not None,
+        **{"from": current.value, "to": new.value},
+        **(event_fields or {}),
+    )
     if historised:
         audit.record(
             session, author, "identity.status_changed", "patient", str(patient.id), before, _snapshot(patient)
