@@ -31,3 +31,37 @@ def custodian() -> tuple[str, str]:
     name = os.environ.get("DCC_CUSTODIAN_NAME", "").strip() or "DCC de référence (dcc-recette)"
     finess = os.environ.get("DCC_CUSTODIAN_FINESS", "").strip() or "990000000"
     return name, finess
+
+
+class SettingError(ValueError):
+    """A setting with a value the DCC cannot use; the message names the environment variable."""
+
+
+def insi_url() -> str | None:
+    """The endpoint of the téléservice INSi (``DCC_INSI_URL``, e.g. the simulator's ``http://127.0.0.1:PORT/insi``);
+    None when not configured — qualification then stops with a clear error and care goes on."""
+    return os.environ.get("DCC_INSI_URL", "").strip() or None
+
+
+def insi_timeout() -> float:
+    """Seconds the DCC waits for INSi (``DCC_INSI_TIMEOUT``, default 10): past it, the call is an error, not a KO."""
+    raw = os.environ.get("DCC_INSI_TIMEOUT", "").strip()
+    try:
+        value = float(raw) if raw else 10.0
+    except ValueError:
+        raise SettingError(f"DCC_INSI_TIMEOUT={raw!r}: a number of seconds expected") from None
+    if value <= 0:
+        raise SettingError(f"DCC_INSI_TIMEOUT={raw!r}: must be positive")
+    return value
+
+
+DOWNGRADE_POLICIES = ("provisoire", "validee")
+
+
+def ins_downgrade_to() -> str:
+    """The regional policy (2.3.2.3): the status an identity falls back to after an INSi answer other than 00
+    (``DCC_INS_DOWNGRADE_TO``: ``provisoire``, the default, or ``validee``)."""
+    raw = os.environ.get("DCC_INS_DOWNGRADE_TO", "").strip().lower() or "provisoire"
+    if raw not in DOWNGRADE_POLICIES:
+        raise SettingError(f"DCC_INS_DOWNGRADE_TO={raw!r}: one of {', '.join(DOWNGRADE_POLICIES)}")
+    return raw

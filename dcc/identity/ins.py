@@ -16,6 +16,8 @@ _FORMAT = re.compile(r"^[12378]\d{4}(\d{2}|2A|2B)\d{6}\d{2}$")
 class InsError(ValueError):
     """A matricule or OID that cannot be an INS; the message says which part is wrong."""
 
+    reason = "ins_invalid"
+
 
 def key(matricule13: str) -> str:
     department = matricule13[5:7].upper()

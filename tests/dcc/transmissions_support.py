@@ -145,12 +145,22 @@ def packager() -> AnsExamplePackager:
 def make_patient(
     session: Session, status: str = "qualifiee", matricule: str = "279035121518989", nom: str = "PAT-TROIS"
 ) -> Patient:
-    """A patient at ``status``: provisoire (with or without a matricule known), validee, qualifiee."""
+    """A patient at ``status``: provisoire, validee, qualifiee, or recuperee. ``provisoire_with_ins`` is a
+    non-qualified identity whose INS is known: under the RNIV only a récupérée one holds it (docs/identity.md)."""
     traits = patients.Traits(nom, ("DOMINIQUE", "MARIE-LOUISE"), "F", "1979-03-28", "63220")
     ins = matricule if status in ("qualifiee", "recuperee", "provisoire_with_ins") else None
     patient = patients.create_patient(
         session, traits, "tester", ins_matricule=ins, ins_oid=TEST_INS_OID if ins else None
     )
+    if status in ("recuperee", "provisoire_with_ins"):
+        patients.change_status(
+            session,
+            patient,
+            IdentityStatus.RECUPEREE,
+            "tester",
+            "INSi 00",
+            ins_value=(matricule, TEST_INS_OID),
+        )
     if status in ("validee", "qualifiee"):
         patients.change_status(
             session,
