@@ -102,6 +102,14 @@ def render(
     if data.kind == "PPS" and format in ("pdf", "html"):
         built = pdf_render.syntheses(data)
         fields["future_items_in_syntheses"] = built.future_items
+    artifacts = [artifact_name] if artifact_name else None
+    if path is not None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(output)
+        artifacts = [str(target)]
+    events.emit(session, "document.rendered", artifacts=artifacts, **fields)
+    if data.kind == "PPS" and format in ("pdf", "html"):  # after the rendering it belongs to (REPR.06)
         events.emit(
             session,
             "document.synthesis_built",
@@ -111,11 +119,4 @@ def render(
             treatments=len(built.treatments),
             supportive_care=len(built.supportive_care),
         )
-    artifacts = [artifact_name] if artifact_name else None
-    if path is not None:
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(output)
-        artifacts = [str(target)]
-    events.emit(session, "document.rendered", artifacts=artifacts, **fields)
     return output

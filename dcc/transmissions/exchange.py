@@ -237,8 +237,9 @@ def receive_document(
 
 
 def _local_set(session: Session, set_id: str) -> Document | None:
-    """The latest local version of a set this DCC created (``identifiers.set_id`` is what its CDA carries)."""
-    for candidate in (f"urn:uuid:{set_id}", set_id):
+    """The latest local version of a set this DCC created (``identifiers.set_id`` is what its CDA carries: the
+    UUID in upper case; stored as ``urn:uuid:`` + lower case. A UUID compares case-insensitively, RFC 4122)."""
+    for candidate in (f"urn:uuid:{set_id.lower()}", f"urn:uuid:{set_id}", set_id):
         found = session.scalar(
             select(Document).where(Document.set_id == candidate).order_by(Document.version.desc()).limit(1)
         )

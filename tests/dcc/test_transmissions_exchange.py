@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
+from dcc import identifiers
 from dcc.db import make_session_factory
 from dcc.db.models import DccEvent, Document, Transmission
 from dcc.db.models_transmissions import InboundMessage
@@ -166,7 +167,7 @@ def test_frcp_from_another_dcc_is_integrated_validated_and_returned(factory, net
         files = AnsExamplePackager().package(session, theirs, "n3+pdf")
         # make it a foreign set: this DCC must not recognise it as its own
         cda = files[0].content.replace(
-            theirs.set_id.removeprefix("urn:uuid:").encode(), b"4f1c2d3e-0000-4000-8000-0000000000aa"
+            identifiers.set_id(theirs).encode(), b"4f1c2d3e-0000-4000-8000-0000000000aa"
         )
         from email.message import EmailMessage
 
