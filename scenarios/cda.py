@@ -1,16 +1,17 @@
-"""Chapters CDA, PRES, INS.09 and REPR.06: the documents the DCC renders — CDA R2 N3 status section and RPLC,
-the PPS PDF (PDF/A-1, INS datamatrix on every page, syntheses of realised care) and its copy in the PPS CDA."""
+"""Chapters CDA, PRES, and INS.09: the documents the DCC renders — CDA R2 N3 status section and RPLC,
+the PPS PDF (PDF/A-1, INS datamatrix on every page, syntheses of realised care) and its copy in the PPS CDA (REPR.06 is the reuse area's)."""
 
 from __future__ import annotations
 
 import base64
 
 from scenarios.context import ScenarioContext
-from scenarios.data import FRCP_CONTENT, journal, snapshot, traits
+from scenarios.data import AUTHOR, FRCP_CONTENT, journal, snapshot, traits
 from scenarios.registry import scenario
 
 INS = ("279035121518989", "1.2.250.1.213.1.4.10")
 CARE = {
+    "auteur": AUTHOR,
     "traitements": [
         {
             "libelle": "Chirurgie conservatrice",
@@ -108,10 +109,3 @@ def datamatrix_every_page(ctx: ScenarioContext) -> None:
             [(k, rendered.get(k)) for k in ("pages", "pages_with_datamatrix", "datamatrix_matches_header")],
         ),
     )
-
-
-@scenario("REPR.06.01")
-def syntheses_rebuilt(ctx: ScenarioContext) -> None:
-    """The two syntheses are rebuilt at each rendering from realised care only."""
-    pps = _pps(ctx)
-    _render(ctx, 1, pps["document_id"], "pdf", "pps.pdf")

@@ -24,11 +24,6 @@ FAULT_DATAMATRIX_FIRST_PAGE_ONLY = faults.register(
     "the INS datamatrix is printed on the first page of the PDF only",
     breaks=["INS.09"],
 )
-FAULT_SYNTHESIS_FUTURE = faults.register(
-    "pps_synthesis_includes_future_care",
-    "the PPS syntheses also list care that is planned or not confirmed",
-    breaks=["REPR.06"],
-)
 FAULT_NOT_PDFA = faults.register(
     "pdf_not_pdfa1",
     "the PDF is written as plain PDF, without the PDF/A-1 identification",
@@ -53,11 +48,9 @@ class Syntheses:
 def syntheses(document: CdaDocument) -> Syntheses:
     """« Synthèse des traitements et suivis (réalisés) » and « … soins oncologiques de support (réalisés) »."""
     today = document.today
-    everything = faults.active(FAULT_SYNTHESIS_FUTURE.name)
-    treatments = tuple(i for i in document.treatments if everything or i.done(today))
-    support = tuple(i for i in document.supportive_care if everything or i.done(today))
-    future = sum(1 for i in (*treatments, *support) if not i.done(today))
-    return Syntheses(treatments, support, future)
+    treatments = tuple(i for i in document.treatments if i.done(today))
+    support = tuple(i for i in document.supportive_care if i.done(today))
+    return Syntheses(treatments, support, 0)
 
 
 def _d(value) -> str:
@@ -87,11 +80,12 @@ def _paragraphs(text: str) -> str:
     return "".join(f"<p>{escape(chunk)}</p>" for chunk in (text or "Non renseigné").split("\n\n"))
 
 
-def html(document: CdaDocument) -> str:
-    """The presentation as HTML (also what the PDF is made of)."""
+def html(document: CdaDocument, synth: Syntheses | None = None) -> str:
+    """The presentation as HTML (also what the PDF is made of); ``synth`` when the caller built the syntheses
+    (the service uses ``dcc.services.reuse.build_syntheses``, which also reads the patient's other PPS)."""
     patient = document.patient
     today = document.today
-    synth = syntheses(document)
+    synth = synth or syntheses(document)
     planned_treatments = tuple(i for i in document.treatments if not i.done(today))
     planned_support = tuple(i for i in document.supportive_care if not i.done(today))
     d = document.diagnosis
@@ -185,11 +179,11 @@ table.id th {{ width: 35%; background: #eef; }} p.empty {{ font-style: italic; }
     )
 
 
-def render(document: CdaDocument) -> bytes:
+def render(document: CdaDocument, synth: Syntheses | None = None) -> bytes:
     """The PDF bytes (PDF/A-1b identification unless the fault says otherwise)."""
     from weasyprint import HTML  # imported here: WeasyPrint loads pango at import
 
     variant = None if faults.active(FAULT_NOT_PDFA.name) else PDF_VARIANT
     out = io.BytesIO()
-    HTML(string=html(document)).write_pdf(out, pdf_variant=variant)
+    HTML(string=html(document, synth)).write_pdf(out, pdf_variant=variant)
     return out.getvalue()

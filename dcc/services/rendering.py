@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from dcc import events, identifiers
 from dcc.cda import build, from_document
 from dcc.cda.inspect import facts
-from dcc.cda.model import CdaDocument
+from dcc.cda.model import CareItem, CdaDocument
 from dcc.db.models import Document
 from dcc.render import datamatrix, pdfcheck
 from dcc.render import html as html_render
 from dcc.render import pdf as pdf_render
+from dcc.services import reuse
 from dcc.services.documents import describe
 
 FORMATS = ("cda_n3", "cda_n1", "pdf", "html")
@@ -38,6 +39,20 @@ def _expected_datamatrix(data: CdaDocument) -> tuple[int, int, bytes] | None:
         return None
     patient = replace(data.patient, ins_matricule=header.ins_matricule, ins_oid=header.ins_oid)
     return datamatrix.pixels(datamatrix.payload(patient))
+
+
+def _merge(own: pdf_render.Syntheses, built: reuse.Syntheses) -> pdf_render.Syntheses:
+    """The syntheses of the PDF: realised care of this PPS's lists (``traitements``, ``soins_support``) and the
+    confirmed past care ``reuse.build_syntheses`` found in the patient's PPS (``soins_realises``/``soins_prevus``)."""
+
+    def items(found: list[reuse.CareItem]) -> tuple[CareItem, ...]:
+        return tuple(CareItem(label=i.libelle, start=i.date, end=i.date, confirmed=i.confirme) for i in found)
+
+    return pdf_render.Syntheses(
+        own.treatments + items(built.treatments),
+        own.supportive_care + items(built.supportive_care),
+        own.future_items + built.future_items,
+    )
 
 
 def _rcp_fields(data: CdaDocument) -> dict[str, Any]:
@@ -69,10 +84,15 @@ def render(
     fields: dict[str, Any] = {**describe(session, document), "format": format, **_rcp_fields(data)}
     if document.finess:
         fields["finess"] = document.finess
+    built = None
+    synth = None
+    if data.kind == "PPS" and format in ("pdf", "html"):
+        built = reuse.build_syntheses(session, document)  # REPR.06: rebuilt for every rendering
+        synth = _merge(pdf_render.syntheses(data), built)
     if format == "html":
         output = html_render.render(build(data, "N3"), stylesheet).encode("utf-8")
     else:
-        pdf = pdf_render.render(data)
+        pdf = pdf_render.render(data, synth)
         if format == "pdf":
             output = pdf
             checked = pdfcheck.inspect(pdf, _expected_datamatrix(data))
@@ -99,9 +119,8 @@ def render(
                 pdf_copy=read.has_pdf_copy,
                 rgpd_text1_sha256=read.rgpd_text1_sha256,
             )
-    if data.kind == "PPS" and format in ("pdf", "html"):
-        built = pdf_render.syntheses(data)
-        fields["future_items_in_syntheses"] = built.future_items
+    if synth is not None:
+        fields["future_items_in_syntheses"] = synth.future_items
     artifacts = [artifact_name] if artifact_name else None
     if path is not None:
         target = Path(path)
@@ -109,14 +128,6 @@ def render(
         target.write_bytes(output)
         artifacts = [str(target)]
     events.emit(session, "document.rendered", artifacts=artifacts, **fields)
-    if data.kind == "PPS" and format in ("pdf", "html"):  # after the rendering it belongs to (REPR.06)
-        events.emit(
-            session,
-            "document.synthesis_built",
-            document_id=fields["document_id"],
-            treatments_synthesis=True,
-            supportive_care_synthesis=True,
-            treatments=len(built.treatments),
-            supportive_care=len(built.supportive_care),
-        )
+    if built is not None:  # after the rendering it belongs to (REPR.06 reads it within two events)
+        built.record(session)
     return output

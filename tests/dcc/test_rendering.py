@@ -83,6 +83,10 @@ CONTENT = {
         },
         {"libelle": "Soutien psychologique", "code": "ORG-037", "debut": "2099-01-01"},
     ],
+    "soins_prevus": [  # the reuse area's care list (dcc.services.reuse): one past confirmed, one future
+        {"categorie": "traitement", "libelle": "Chirurgie", "date": "2025-02-03", "confirme": True},
+        {"categorie": "soin_support", "libelle": "Psychologue", "date": "2099-03-01", "confirme": False},
+    ],
     "destinataires": [
         {
             "nom": "MARTIN",
@@ -251,7 +255,7 @@ def test_build_cda_api_and_html(session):
     [
         ("pdf_datamatrix_missing_on_later_pages", "pdf", "pages_without_datamatrix", lambda v: v > 0),
         ("pdf_not_pdfa1", "pdf", "pdfa_part", lambda v: v != "1"),
-        ("pps_synthesis_includes_future_care", "pdf", "future_items_in_syntheses", lambda v: v > 0),
+        ("synthesis_includes_future_items", "pdf", "future_items_in_syntheses", lambda v: v > 0),
         ("cda_status_section_mismatch", "cda_n3", "status_section_matches", lambda v: v is False),
         ("cda_rplc_missing", "cda_n3", "rplc_parent_is_previous", lambda v: v is False),
         ("cda_ins_when_not_qualified", "cda_n3", "ins_in_header", lambda v: v is True),
