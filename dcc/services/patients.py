@@ -237,6 +237,8 @@ def typed_ins(session: Session, patient: Patient) -> tuple[str, str | None] | No
 class NoTrustClause(ValueError):
     """Validation and qualification need the clause de confiance (2.3.2.3); care goes on without it."""
 
+    reason = "no_trust_clause"
+
 
 def change_status(
     session: Session,
