@@ -362,10 +362,14 @@ def _deliver(factory: sessionmaker[Session], job_ids: list[int], trust_token: st
     """Runs the outbox now for what is due; the DMP jobs of this action carry ``trust_token`` (never a token of
     the DCC's own: without the professional's, the DMP transaction does not go)."""
     from dcc.db.models import Transmission
+    from dcc.transmissions.packaging import PackagingError
     from dcc.transmissions.worker import build_worker
 
     mine = set(job_ids)
-    worker = build_worker(factory, dmp_token=lambda job: (trust_token or "") if job.id in mine else "")
+    try:
+        worker = build_worker(factory, dmp_token=lambda job: (trust_token or "") if job.id in mine else "")
+    except PackagingError as error:  # no CDA producer wired: the jobs stay queued, the answer says why
+        return [{"transmission": job_id, "state": "pending", "error": str(error)} for job_id in job_ids]
     for _ in range(10):  # bounded: what is due now; a refusal fails the job (its retries are not due yet)
         if not worker.run_once():
             break
