@@ -24,8 +24,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dcc import audit, events, faults, identifiers
-from dcc.db import make_engine, make_session_factory, migrate
 from dcc.auth.config import AuthSettings
+from dcc.db import make_engine, make_session_factory, migrate
 from dcc.db.models import AuditEntry, Document, Patient
 from dcc.identity.status import IdentityRuleError, IdentityStatus
 from dcc.services import cgu, documents, patients, reuse
@@ -251,9 +251,13 @@ class Driver:
                 clause = found["trust_clause"]
                 fields = {k: v for k, v in found.items() if k != "why_not"}
                 events.emit(
-                    session, "identity.qualification_requested", patient_id=str(patient_id), to=to,
-                    author=author, **fields,
-                )  # fmt: skip
+                    session,
+                    "identity.qualification_requested",
+                    patient_id=str(patient_id),
+                    to=to,
+                    author=author,
+                    **fields,
+                )
             patients.change_status(
                 session,
                 patient,
@@ -275,9 +279,13 @@ class Driver:
                 found = trust(session)
                 requested = {k: v for k, v in found.items() if k != "why_not"}
                 events.emit(
-                    session, "identity.qualification_requested", patient_id=str(patient_id), to=to,
-                    author=author, **requested,
-                )  # fmt: skip
+                    session,
+                    "identity.qualification_requested",
+                    patient_id=str(patient_id),
+                    to=to,
+                    author=author,
+                    **requested,
+                )
             return "identity.qualification_refused", {
                 "patient_id": str(patient_id),
                 "to": to,

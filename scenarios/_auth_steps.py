@@ -79,7 +79,11 @@ def psc_login(ctx: ScenarioContext, login_hint: str | None = PRACTITIONER_RPPS) 
         return {"result": "failure", "reason": f"provider unreachable: {error}", "redirect": None}
     location = response.headers.get("location")
     if response.status_code not in (302, 303) or not location:
-        return {"result": "failure", "reason": f"provider answered HTTP {response.status_code}", "redirect": None}
+        return {
+            "result": "failure",
+            "reason": f"provider answered HTTP {response.status_code}",
+            "redirect": None,
+        }
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
     answer = ctx.dcc.call(
         "auth_psc_callback",

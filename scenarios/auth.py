@@ -9,8 +9,8 @@ from scenarios._auth_steps import (
     as_json,
     contextual_call,
     create_user,
-    forged_call,
     events_of,
+    forged_call,
     login,
     psc_login,
     qualified_patient,
@@ -56,7 +56,9 @@ def totp_enrolment(ctx: ScenarioContext) -> None:
     user = create_user(ctx, prefix="auth01-enrol")
     ctx.check(user["otpauth_uri"].startswith("otpauth://totp/"), "no otpauth:// URI to show as a QR code")
     answer = login(ctx, user, otp=totp(user))
-    ctx.check(answer["result"] == "success", f"the enrolled TOTP did not open a session: {answer.get('reason')}")
+    ctx.check(
+        answer["result"] == "success", f"the enrolled TOTP did not open a session: {answer.get('reason')}"
+    )
     ctx.proof(
         1,
         "enrolement-et-connexion.html",

@@ -107,7 +107,9 @@ def convention_of_the_establishment(ctx: ScenarioContext) -> None:
     patient = ctx.dcc.create_patient(traits())
     kw = {"finess": finess, "cgu_version": version}
     without = _try_validation(ctx, patient["patient_id"], author, "etablissement", **kw)
-    ctx.check(without.startswith("refusée"), "the identity was validated without the establishment's convention")
+    ctx.check(
+        without.startswith("refusée"), "the identity was validated without the establishment's convention"
+    )
     convention = ctx.dcc.call("auth_record_convention", finess=finess, author="dsrc-recette")
     with_it = _try_validation(ctx, patient["patient_id"], author, "etablissement", **kw)
     ctx.check(with_it == "validee", f"with the convention the validation did not go on: {with_it}")
@@ -141,5 +143,7 @@ def no_trust_clause_care_goes_on(ctx: ScenarioContext) -> None:
     ctx.proof(
         2,
         "frcp-creee.html",
-        snapshot("FRCP créée sans clause de confiance", [*frcp.items(), ("validation de l'identité", outcome)]),
+        snapshot(
+            "FRCP créée sans clause de confiance", [*frcp.items(), ("validation de l'identité", outcome)]
+        ),
     )

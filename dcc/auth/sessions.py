@@ -102,9 +102,7 @@ def open_session(
     if required and faults.active(CGU_NOT_REQUIRED_AT_LOGIN):
         required = None
     if required:
-        events.emit(
-            session, "cgu.required", user_id=user_id, reason=required, cgu_version=version
-        )
+        events.emit(session, "cgu.required", user_id=user_id, reason=required, cgu_version=version)
     token = secrets.token_urlsafe(32)
     row = UserSession(
         token_hash=token_hash(token),

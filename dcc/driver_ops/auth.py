@@ -289,12 +289,16 @@ def _access_refusal(session: Session, arguments: dict[str, Any]) -> tuple[str, d
     action = str(arguments.get("action", "read"))
     patient_id = str(arguments.get("patient_id"))
     if user_id is not None:
-        audit.record(session, user_id, "patient.access_denied", "patient", patient_id, None, {"action": action})
+        audit.record(
+            session, user_id, "patient.access_denied", "patient", patient_id, None, {"action": action}
+        )
     return "patient.access_denied", {"patient_id": patient_id, "user_id": user_id, "action": action}
 
 
 @operation("auth_access_patient", "POST", "/driver/patients/{patient_id}/accesses", refusal=_access_refusal)
-def auth_access_patient(session: Session, patient_id: str, token: str, action: str = "read") -> dict[str, Any]:
+def auth_access_patient(
+    session: Session, patient_id: str, token: str, action: str = "read"
+) -> dict[str, Any]:
     """A signed-in user opens a patient's file: role, care team and CGU are checked (a session still waiting for
     the CGU is refused ``cgu_required``, CGU.01)."""
     row, account = _session_of(session, token)

@@ -128,7 +128,9 @@ class Stack:
             out["dpi_contextual_secret"] = dpi.secret
             out["dpi_issuer"] = dpi.issuer
             out["dpi_audience"] = dpi.audience
-        if "psc" in self.running:  # the DCC's client at the provider (its secret: a test value of the simulator)
+        if (
+            "psc" in self.running
+        ):  # the DCC's client at the provider (its secret: a test value of the simulator)
             client_id, client = next(iter(self.running["psc"].clients.items()))
             out["psc_client_id"] = client_id
             out["psc_client_secret"] = str(client.get("secret", ""))
