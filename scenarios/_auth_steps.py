@@ -131,10 +131,12 @@ def forged_call(ctx: ScenarioContext, patient_ins: str, rpps: str = PRACTITIONER
     return token
 
 
-def qualified_patient(ctx: ScenarioContext, traits: dict[str, Any]) -> dict[str, Any]:
-    """A patient whose INS is qualifiée (the DMP takes no other): typed with its INS, validated on an identity
-    card, qualified."""
-    matricule, oid = DMP_PATIENT_INS
+def qualified_patient(
+    ctx: ScenarioContext, traits: dict[str, Any], ins: tuple[str, str] = DMP_PATIENT_INS
+) -> dict[str, Any]:
+    """A patient whose INS is qualifiée (the DMP takes no other, a contextual call names the patient by it): typed
+    with its INS, validated on an identity card, qualified."""
+    matricule, oid = ins
     patient = ctx.dcc.create_patient(traits, ins_matricule=matricule, ins_oid=oid)
     ctx.dcc.change_identity_status(patient["patient_id"], "validee", justificatif="carte_identite")
     return ctx.dcc.change_identity_status(patient["patient_id"], "qualifiee")

@@ -173,7 +173,7 @@ def psc_after_contextual_call(ctx: ScenarioContext) -> None:
 def contextual_call_single_use(ctx: ScenarioContext) -> None:
     """A signed contextual call from the hospital record opens the patient's file; replayed, it is refused; a
     token whose signature does not verify is refused."""
-    patient = ctx.dcc.create_patient(traits(), ins_matricule="109076322083489", ins_oid="1.2.250.1.213.1.4.8")
+    patient = qualified_patient(ctx, traits(), ("109076322083489", "1.2.250.1.213.1.4.8"))
     call = contextual_call(ctx, "109076322083489")
     opened = ctx.dcc.call("auth_contextual_login", token=call["token"])
     ctx.check(opened["result"] == "success", f"the contextual call was refused: {opened.get('reason')}")

@@ -7,7 +7,7 @@ import pytest
 from scenarios.pytest_plugin import scenario_params
 
 # Scenarios whose DMP transaction needs the CDA producer (dcc.transmissions.packaging.default_packager): until it
-# is wired they cannot be « conforme » on the reference, and say so (« no CDA producer wired »).
+# is wired (``DCC_PACKAGER`` naming nothing usable) they cannot be « conforme » on the reference.
 NEED_CDA_PRODUCER = {"PSC.05.01"}
 
 
