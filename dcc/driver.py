@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dcc import audit, events, faults, identifiers
+from dcc.auth.config import AuthSettings
 from dcc.db import make_engine, make_session_factory, migrate
 from dcc.db.models import AuditEntry, Document, Patient
 from dcc.identity.status import IdentityRuleError, IdentityStatus
@@ -223,6 +224,19 @@ class Driver:
         finess: str | None = None,
         cgu_version: str | None = None,
     ) -> dict[str, Any]:
+        qualifying = to in ("validee", "qualifiee") and not downgrade and user_kind is not None
+
+        def trust(session: Session) -> dict[str, Any]:
+            """The acting professional's clause de confiance (2.3.1, 2.3.2.3): CGU accepted and current, and for
+            an establishment user its convention in force — what ``identity.qualification_requested`` says."""
+            assert user_kind is not None
+            version = cgu_version or cgu.in_force(session, AuthSettings.from_env().cgu_version)
+            clause, why = cgu.trust_clause(session, author, version, user_kind, finess)
+            found: dict[str, Any] = {"trust_clause": clause, "user_kind": user_kind, "why_not": why}
+            if user_kind == "etablissement":
+                found["convention_valid"] = bool(finess) and cgu.convention_in_force(session, finess or "")
+            return found
+
         def operation(session: Session) -> dict[str, Any]:
             patient = self._patient(session, patient_id)
             try:
@@ -231,9 +245,19 @@ class Driver:
                 raise IdentityRuleError(
                     f"identity status {to!r}: one of {[s.value for s in IdentityStatus]}"
                 ) from None
-            clause = True
-            if user_kind is not None:
-                clause, _why = cgu.trust_clause(session, author, cgu_version or "", user_kind, finess)
+            clause, fields = True, {}
+            if qualifying:
+                found = trust(session)
+                clause = found["trust_clause"]
+                fields = {k: v for k, v in found.items() if k != "why_not"}
+                events.emit(
+                    session,
+                    "identity.qualification_requested",
+                    patient_id=str(patient_id),
+                    to=to,
+                    author=author,
+                    **fields,
+                )
             patients.change_status(
                 session,
                 patient,
@@ -243,16 +267,30 @@ class Driver:
                 justificatif=justificatif,
                 downgrade=downgrade,
                 trust_clause=clause,
+                event_fields=fields or None,
             )
             return self._patient_view(patient)
 
-        def refusal(_session: Session) -> tuple[str, dict]:
-            kind = (
-                "identity.qualification_refused"
-                if to in ("validee", "qualifiee")
-                else "identity.change_refused"
-            )
-            return kind, {"patient_id": str(patient_id), "to": to}
+        def refusal(session: Session) -> tuple[str, dict]:
+            if to not in ("validee", "qualifiee"):
+                return "identity.change_refused", {"patient_id": str(patient_id), "to": to}
+            found: dict[str, Any] = {}
+            if qualifying:  # the request was rolled back with the refused change: journal it again
+                found = trust(session)
+                requested = {k: v for k, v in found.items() if k != "why_not"}
+                events.emit(
+                    session,
+                    "identity.qualification_requested",
+                    patient_id=str(patient_id),
+                    to=to,
+                    author=author,
+                    **requested,
+                )
+            return "identity.qualification_refused", {
+                "patient_id": str(patient_id),
+                "to": to,
+                **({"detail": found["why_not"]} if found.get("why_not") else {}),
+            }
 
         return self._run(operation, refusal)
 

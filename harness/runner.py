@@ -93,7 +93,10 @@ def _execute(
     profile: dict[str, Any],
     bundle_dir: Path,
     stack: Any = None,
+    since: int = 0,
 ) -> ScenarioRun:
+    """``since``: the evidence store's last seq before this run (simulators shared by several runs, as the fault
+    proof does, keep what earlier runs recorded under the same scenario ids)."""
     run = ScenarioRun(spec)
     proof_ids = tuple(
         p.id for s in rem.requirement(spec.requirement).scenarios if s.id == spec.id for p in s.proofs
@@ -104,7 +107,13 @@ def _execute(
     try:
         session = target.session(spec.id)
         ctx = ScenarioContext(
-            spec, session, profile, bundle_dir, proof_ids, simulators=stack if spec.needs else None
+            spec,
+            session,
+            profile,
+            bundle_dir,
+            proof_ids,
+            simulators=stack if spec.needs else None,
+            evidence_since=since,
         )
         if spec.needs:
             missing = [n for n in spec.needs if stack is None or n not in stack.running]
@@ -124,7 +133,7 @@ def _execute(
             stack.evidence.current_scenario = None
         if session is not None:
             try:
-                run.events = _events(spec.id, session.events(), ctx, stack)
+                run.events = _events(spec.id, session.events(), ctx, stack, since)
             except TargetError as error:
                 run.status, run.message = "error", f"target: reading the events failed: {error}"
             session.close()
@@ -135,7 +144,11 @@ def _execute(
 
 
 def _events(
-    scenario: str, exported: list[dict[str, Any]], ctx: ScenarioContext | None, stack: Any = None
+    scenario: str,
+    exported: list[dict[str, Any]],
+    ctx: ScenarioContext | None,
+    stack: Any = None,
+    since: int = 0,
 ) -> list[Event]:
     """The scenario's slice: the DCC's events, what the simulators recorded for it, the harness's notes — in time
     order (each producer's own order kept), ids made unique across the trace."""
@@ -167,7 +180,7 @@ def _events(
                 artifacts=e.artifacts,
             )
             for e in stack.evidence.events
-            if e.scenario == scenario
+            if e.scenario == scenario and e.seq > since
         )
         out.sort(key=lambda e: e.time)  # stable: events of one producer keep their order within a timestamp
     for index, (type_, data, artifacts) in enumerate(ctx.notes if ctx else []):
@@ -209,8 +222,9 @@ def run(
     owned = stack is None and any(spec.needs for spec in specs.values())
     if owned:
         stack = start_simulators(target, bundle_dir, simulator_config)
+    since = max((e.seq for e in stack.evidence.events), default=0) if stack is not None else 0
     try:
-        runs = _run_all(specs, target, rem, profile, bundle_dir, jobs, progress, stack)
+        runs = _run_all(specs, target, rem, profile, bundle_dir, jobs, progress, stack, since)
     finally:
         if owned:
             stack.stop()
@@ -250,6 +264,7 @@ def _run_all(
     jobs: int,
     progress: Progress | None,
     stack: Any,
+    since: int = 0,
 ) -> dict[str, ScenarioRun]:
     runs: dict[str, ScenarioRun] = {}
 
@@ -266,7 +281,7 @@ def _run_all(
         ]
         for spec in specs.values():  # the serial lane, while the pool works on the others
             if spec.needs:
-                done(_execute(spec, target, rem, profile, bundle_dir, stack))
+                done(_execute(spec, target, rem, profile, bundle_dir, stack, since))
         for future in as_completed(futures):
             done(future.result())
     return runs

@@ -28,6 +28,9 @@ class ScenarioContext:
     bundle_dir: Path
     proof_ids: tuple[str, ...] = ()
     simulators: Any = None  # harness.simulators.stack.Stack when the scenario ``needs`` simulators
+    evidence_since: int = (
+        0  # what the simulators recorded before this run (a stack shared by runs) is not ours
+    )
     notes: list[tuple[str, dict[str, Any], tuple[str, ...]]] = field(default_factory=list)
     delivered: dict[str, list[str]] = field(default_factory=dict)  # proof id -> bundle-relative paths
 
@@ -67,7 +70,10 @@ class ScenarioContext:
         return [
             e
             for e in self.simulators.evidence.events
-            if e.scenario == self.id and e.source == source and (type is None or e.type == type)
+            if e.scenario == self.id
+            and e.seq > self.evidence_since
+            and e.source == source
+            and (type is None or e.type == type)
         ]
 
     def check(self, condition: bool, message: str) -> None:

@@ -80,7 +80,8 @@ def check_patient_access(
     """(granted, reason refused, cgu_accepted) — reads only, writes nothing."""
     if action not in ACTIONS:
         raise ValueError(f"action {action!r}: read or write")
-    cgu_ok = not cgu.requirement(session, account.username, settings.cgu_version).required
+    version = cgu.in_force(session, settings.cgu_version)
+    cgu_ok = not cgu.requirement(session, account.username, version).required
     if session.get(Patient, patient_id) is None:
         return False, "unknown_patient", cgu_ok
     if not allows(account.role, ACTIONS[action]):

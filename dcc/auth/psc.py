@@ -49,8 +49,10 @@ faults.register(PSC_STATE_NOT_CHECKED, "the state returned to the callback is no
 faults.register(PSC_NONCE_NOT_CHECKED, "the id_token nonce is not compared with the one sent", ["PSC.03"])
 faults.register(PSC_ACR_NOT_CHECKED, "an id_token whose acr is not eidas1 opens a session", ["PSC.03"])
 faults.register(PSC_SIGNATURE_NOT_CHECKED, "the id_token signature is not verified", ["PSC.03"])
-faults.register(
-    PSC_ACR_VALUES_NOT_SENT, "the authorisation request has no acr_values=eidas1", ["PSC.02", "PSC.01"]
+faults.register(  # a provider that insists on eidas1 (PSC, its simulator) then refuses every login: all fail
+    PSC_ACR_VALUES_NOT_SENT,
+    "the authorisation request has no acr_values=eidas1",
+    ["PSC.02", "PSC.01", "PSC.03", "PSC.04", "PSC.05", "AUTH.04"],
 )
 faults.register(
     PSC_USERINFO_NOT_CALLED,

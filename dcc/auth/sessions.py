@@ -83,7 +83,8 @@ def open_session(
         raise ValueError(f"method {method!r}: one of {', '.join(METHODS)}")
     now = now or datetime.now(UTC)
     user_id = account.username
-    pending = cgu.requirement(session, user_id, settings.cgu_version, now)
+    version = cgu.in_force(session, settings.cgu_version)
+    pending = cgu.requirement(session, user_id, version, now)
     events.emit(
         session,
         "user.login",
@@ -101,9 +102,7 @@ def open_session(
     if required and faults.active(CGU_NOT_REQUIRED_AT_LOGIN):
         required = None
     if required:
-        events.emit(
-            session, "cgu.required", user_id=user_id, reason=required, cgu_version=settings.cgu_version
-        )
+        events.emit(session, "cgu.required", user_id=user_id, reason=required, cgu_version=version)
     token = secrets.token_urlsafe(32)
     row = UserSession(
         token_hash=token_hash(token),
@@ -164,7 +163,8 @@ def revoke(session: Session, row: UserSession, actor: str, now: datetime | None 
 
 def cgu_accepted(session: Session, settings: AuthSettings, row: UserSession, account: UserAccount) -> None:
     """The user accepted the CGU in force: record it and lift the session's pending state."""
-    cgu.accept(session, account.username, settings.cgu_version, account.user_kind)  # emits cgu.accepted
+    version = cgu.in_force(session, settings.cgu_version)
+    cgu.accept(session, account.username, version, account.user_kind)  # emits cgu.accepted
     row.cgu_pending = False
     session.flush()
 

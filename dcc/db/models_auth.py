@@ -99,3 +99,16 @@ class ContextualJti(Base):
     issuer: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CguVersion(Base):
+    """A version of the CGU published by the DSRC (2.3.1): the latest one is in force, so that publishing a new
+    version makes every professional accept again at their next login (CGU.03). Without any row the version is
+    the configuration's (``DCC_CGU_VERSION``)."""
+
+    __tablename__ = "cgu_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(20), unique=True)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str] = mapped_column(String(64))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dcc import audit, events
 from dcc.db.models import CguAcceptance, Convention
+from dcc.db.models_auth import CguVersion
 
 YEAR = timedelta(days=365)
 
@@ -27,6 +28,62 @@ class CguRequirement:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class CguError(ValueError):
+    """A CGU or convention operation refused before writing; ``reason`` is stable."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def in_force(session: Session, configured: str) -> str:
+    """The CGU version in force: the latest published one, else the configured one (``DCC_CGU_VERSION``)."""
+    latest = session.scalars(
+        select(CguVersion).order_by(CguVersion.published_at.desc(), CguVersion.id.desc()).limit(1)
+    ).first()
+    return latest.version if latest is not None else configured
+
+
+def publish(session: Session, version: str, author: str, now: datetime | None = None) -> CguVersion:
+    """A new version of the CGU comes into force: every professional accepts it again at their next login."""
+    version = version.strip()
+    if not version or len(version) > 20:
+        raise CguError("invalid_version", "cgu_version: 1 to 20 characters")
+    if session.scalars(select(CguVersion).where(CguVersion.version == version)).first() is not None:
+        raise CguError("version_exists", f"CGU version {version!r} was already published")
+    row = CguVersion(version=version, published_at=now or datetime.now(UTC), published_by=author)
+    session.add(row)
+    session.flush()
+    events.emit(session, "cgu.published", cgu_version=version, by=author)
+    audit.record(session, author, "cgu.published", "cgu", version, None, {"cgu_version": version})
+    return row
+
+
+def record_convention(
+    session: Session,
+    finess: str,
+    author: str,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> Convention:
+    """The establishment's convention with the DSRC (clause de confiance, 2.3.1 cas 2) is recorded."""
+    if not (len(finess) == 9 and finess.isdigit()):
+        raise CguError("invalid_finess", f"finess {finess!r}: 9 digits")
+    start = valid_from or datetime.now(UTC)
+    if valid_until is not None and _aware(valid_until) <= _aware(start):
+        raise CguError("invalid_period", "valid_until must follow valid_from")
+    convention = Convention(finess=finess, valid_from=start, valid_until=valid_until)
+    session.add(convention)
+    session.flush()
+    period = {
+        "valid_from": start.isoformat(),
+        "valid_until": valid_until.isoformat() if valid_until else None,
+    }
+    events.emit(session, "convention.recorded", finess=finess, by=author, **period)
+    audit.record(session, author, "convention.recorded", "convention", str(convention.id), None, period)
+    return convention
 
 
 def requirement(

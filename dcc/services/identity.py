@@ -76,8 +76,9 @@ class Trust:
 
 
 def trust_of(session: Session, user_id: str, user_kind: str, finess: str | None = None) -> Trust:
-    """The clause for ``user_id`` now: CGU (version ``DCC_CGU_VERSION``) and, in an establishment, its convention."""
-    version = os.environ.get("DCC_CGU_VERSION", "1").strip() or "1"
+    """The clause for ``user_id`` now: the CGU in force (the latest published, else ``DCC_CGU_VERSION``) and, in an
+    establishment, its convention."""
+    version = cgu.in_force(session, os.environ.get("DCC_CGU_VERSION", "1").strip() or "1")
     present, why_not = cgu.trust_clause(session, user_id, version, user_kind, finess)
     convention = None
     if user_kind == "etablissement":

@@ -38,6 +38,13 @@ faults.register(
     breaks=["INS.01"],
 )
 
+QUALIFICATION_WITHOUT_TRUST_CLAUSE = faults.register(
+    "qualification_without_trust_clause",
+    "an identity is validated or qualified although no clause de confiance (CGU, establishment convention) is "
+    "detected for the professional",
+    ["CGU.04", "CGU.05"],
+).name
+
 
 @dataclass(frozen=True)
 class Traits:
@@ -237,6 +244,8 @@ def typed_ins(session: Session, patient: Patient) -> tuple[str, str | None] | No
 class NoTrustClause(ValueError):
     """Validation and qualification need the clause de confiance (2.3.2.3); care goes on without it."""
 
+    reason = "no_trust_clause"
+
 
 def change_status(
     session: Session,
@@ -261,7 +270,12 @@ def change_status(
     patient's); ``traits`` the INSi traits the identity takes (rapatriement)."""
     new = IdentityStatus(new)
     current = IdentityStatus(patient.identity_status)
-    if not downgrade and new in (IdentityStatus.VALIDEE, IdentityStatus.QUALIFIEE) and not trust_clause:
+    if (
+        not downgrade
+        and new in (IdentityStatus.VALIDEE, IdentityStatus.QUALIFIEE)
+        and not trust_clause
+        and not faults.active(QUALIFICATION_WITHOUT_TRUST_CLAUSE)
+    ):
         raise NoTrustClause(
             f"{new}: no clause de confiance detected for {author} (CGU or convention missing)"
         )

@@ -122,7 +122,18 @@ class Stack:
         if "peer_dcc" in self.running:
             out["peer_dcc_bal"] = self.running["peer_dcc"].address
         if "dpi" in self.running:
-            out["dpi_gateway_bal"] = self.running["dpi"].address
+            dpi = self.running["dpi"]
+            out["dpi_gateway_bal"] = dpi.address
+            # the contextual call's shared secret and ids: the DCC verifies what the DPI signs (AUTH.05)
+            out["dpi_contextual_secret"] = dpi.secret
+            out["dpi_issuer"] = dpi.issuer
+            out["dpi_audience"] = dpi.audience
+        if (
+            "psc" in self.running
+        ):  # the DCC's client at the provider (its secret: a test value of the simulator)
+            client_id, client = next(iter(self.running["psc"].clients.items()))
+            out["psc_client_id"] = client_id
+            out["psc_client_secret"] = str(client.get("secret", ""))
         return out
 
 
@@ -137,6 +148,11 @@ ENVIRONMENT = {
     "annuaire_api_key": "DCC_ANNUAIRE_API_KEY",
     "peer_dcc_bal": "DCC_PEER_DCC_BAL",
     "dpi_gateway_bal": "DCC_DPI_GATEWAY_BAL",
+    "psc_client_id": "DCC_PSC_CLIENT_ID",
+    "psc_client_secret": "DCC_PSC_CLIENT_SECRET",
+    "dpi_contextual_secret": "DCC_CONTEXTUAL_SECRET",
+    "dpi_issuer": "DCC_CONTEXTUAL_ISSUERS",
+    "dpi_audience": "DCC_CONTEXTUAL_AUDIENCE",
 }
 
 

@@ -129,6 +129,19 @@ class HttpTarget(Target):
             "version": info.get("version"),
         }
 
+    def configure(self, environment: dict[str, str]) -> None:
+        """Tells a DCC that serves the optional ``driver_configure`` operation where the run's simulators are; a
+        DCC that does not must have been configured beforehand (``dcc-recette simulators up`` prints the lines)."""
+        if "driver_configure" not in self.routes:
+            return
+        method, path, _params = self.routes["driver_configure"]
+        try:
+            response = self._client.request(method, path, json={"environment": environment})
+        except httpx.HTTPError as error:
+            raise TargetError(f"{method} {self.driver_url}{path}: {error}") from error
+        if response.status_code >= 400:
+            raise TargetError(f"{method} {path}: HTTP {response.status_code}: {response.text[:300]}")
+
     def session(self, scope: str) -> HttpSession:
         return HttpSession(scope, self._client, self.routes)
 

@@ -200,8 +200,9 @@ def cgu_status(
     db: Db,
     config: Config,
 ) -> dict[str, Any]:
-    pending = cgu.requirement(db, ctx.user_id, config.cgu_version)
-    return {"cgu_version": config.cgu_version, "required": pending.required, "reason": pending.reason}
+    version = cgu.in_force(db, config.cgu_version)
+    pending = cgu.requirement(db, ctx.user_id, version)
+    return {"cgu_version": version, "required": pending.required, "reason": pending.reason}
 
 
 @router.post("/auth/cgu/accept")
@@ -211,10 +212,11 @@ def cgu_accept(
     db: Db,
     config: Config,
 ) -> dict[str, Any]:
-    if body.cgu_version != config.cgu_version:
-        raise refuse(409, "cgu_version_mismatch", f"the CGU in force are version {config.cgu_version}")
+    version = cgu.in_force(db, config.cgu_version)
+    if body.cgu_version != version:
+        raise refuse(409, "cgu_version_mismatch", f"the CGU in force are version {version}")
     sessions.cgu_accepted(db, config, ctx.session_row, ctx.account)
-    return {"result": "accepted", "cgu_version": config.cgu_version}
+    return {"result": "accepted", "cgu_version": version}
 
 
 # -- administration --------------------------------------------------------------------------------------------

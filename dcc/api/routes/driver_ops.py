@@ -17,7 +17,8 @@ router = APIRouter(tags=["test-driver"])
 def _endpoint(op: Operation):
     path_params = [p.strip("{}") for p in op.path.split("/") if p.startswith("{")]
 
-    def endpoint(request: Request, body: Any = None) -> dict[str, Any]:
+    def endpoint(request: Request, **parameters: Any) -> dict[str, Any]:
+        body = parameters.get("body")  # path parameters come again as keywords: request.path_params has them
         arguments = dict(request.path_params)
         if body is not None:
             arguments.update(body.model_dump() if hasattr(body, "model_dump") else dict(body))

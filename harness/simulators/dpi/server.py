@@ -60,7 +60,7 @@ class DpiSimulator(HttpSimulator):
         self, user: dict[str, Any], patient: dict[str, Any], mode: str = "open", follow: bool = False
     ) -> dict[str, Any]:
         """Issues the signed call; with ``follow``, opens the URL against ``dcc_url`` and records the status."""
-        if not self.dcc_url:
+        if follow and not self.dcc_url:
             raise ContextualCallError("dcc_url: not configured (the DCC the DPI opens)")
         fault = self.faults.take("contextual_call") if self.faults is not None else None
         fault_mode = None if fault is None else FaultMode(fault.mode)
@@ -82,7 +82,7 @@ class DpiSimulator(HttpSimulator):
             self.evidence.emit(
                 SOURCE, "dpi.fault_injected", {"operation": "contextual_call", "mode": str(fault_mode)}
             )
-        url = contextual_url(self.dcc_url, token)
+        url = contextual_url(self.dcc_url or "", token)  # relative when the caller delivers it
         status = None
         if follow:
             try:
