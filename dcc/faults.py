@@ -26,6 +26,9 @@ class Fault:
 
 CATALOGUE: dict[str, Fault] = {}
 _enabled: contextvars.ContextVar[frozenset[str] | None] = contextvars.ContextVar("dcc_faults", default=None)
+# The faults asked about while a scenario ran (``recording``): a scenario whose run never asks about a fault cannot
+# behave differently when that fault is on, so the fault proof need not replay it.
+_probes: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("dcc_fault_probes", default=None)
 
 
 def register(name: str, description: str, breaks: tuple[str, ...] | list[str]) -> Fault:
@@ -57,6 +60,9 @@ def _from_environment() -> frozenset[str]:
 def active(name: str) -> bool:
     if name not in CATALOGUE:
         raise KeyError(f"unknown fault {name!r}; known: {', '.join(sorted(CATALOGUE)) or 'none'}")
+    probes = _probes.get()
+    if probes is not None:
+        probes.add(name)
     enabled = _enabled.get()
     return name in (enabled if enabled is not None else _from_environment())
 
@@ -72,3 +78,13 @@ def enabled(*names: str) -> Iterator[None]:
         yield
     finally:
         _enabled.reset(token)
+
+
+@contextmanager
+def recording(probes: set[str]) -> Iterator[set[str]]:
+    """Adds to ``probes`` the name of every fault ``active`` is asked about in the current context."""
+    token = _probes.set(probes)
+    try:
+        yield probes
+    finally:
+        _probes.reset(token)

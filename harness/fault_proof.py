@@ -16,7 +16,7 @@ from harness.simulators.stack import environment
 from harness.targets.reference import ReferenceTarget
 from rem.model import Rem
 from rules.loader import RuleSet
-from rules.verdict import Outcome
+from rules.verdict import Outcome, combine
 from scenarios.registry import ScenarioSpec
 
 
@@ -39,7 +39,14 @@ class FaultProof:
         )
 
 
-def _verdicts(
+@dataclass
+class _Run:
+    results: dict[tuple[str, str], Outcome]  # (requirement, scenario) -> verdict, for the scenarios run
+    probes: dict[str, set[str]]  # scenario -> the faults the DCC asked about while serving it
+    template: Path
+
+
+def _run(
     specs: dict[str, ScenarioSpec],
     rem: Rem,
     rules: RuleSet,
@@ -49,7 +56,7 @@ def _verdicts(
     workdir: Path,
     stack: Any,
     template: Path | None,
-) -> tuple[dict[str, str], Path]:
+) -> _Run:
     target = ReferenceTarget(
         faults=faults, workdir=workdir / "-".join(faults or ["baseline"]), template=template
     )
@@ -63,7 +70,15 @@ def _verdicts(
         )
     finally:
         target.close()
-    return {rid: v.value for rid, v in outcome.requirement_verdicts().items()}, target.template
+    results = {(r.requirement, r.scenario): r.verdict for r in outcome.results if r.scenario in specs}
+    return _Run(results, target.probes(), target.template)
+
+
+def _by_requirement(results: dict[tuple[str, str], Outcome]) -> dict[str, str]:
+    grouped: dict[str, list[Outcome]] = {}
+    for (requirement, _scenario), verdict in results.items():
+        grouped.setdefault(requirement, []).append(verdict)
+    return {rid: combine(outcomes).value for rid, outcomes in grouped.items()}
 
 
 def prove(
@@ -94,19 +109,35 @@ class _NoTarget:
 
 
 def _prove(specs, rem, rules, profile, names, jobs, workdir, stack, catalogue) -> list[FaultProof]:
-    baseline, template = _verdicts(specs, rem, rules, profile, [], jobs, workdir, stack, None)
+    """The baseline runs every scenario once and records which faults each one's code path asked about; a fault
+    then replays only the scenarios that asked about it (their behaviour is the only one it can change: the code
+    of a scenario that never reaches the fault's check runs identically) and those of the requirements it claims
+    to break. Every other scenario keeps its baseline verdict, so « exactly » is checked on the whole recette."""
+    baseline = _run(specs, rem, rules, profile, [], jobs, workdir, stack, None)
+    reference = _by_requirement(baseline.results)
+    exercised = {s.requirement for s in specs.values()}
     proofs = []
     for name in names:
         fault = catalogue[name]
         proof = FaultProof(name, fault.breaks)
-        exercised = {s.requirement for s in specs.values()}
         proof.missing_scenarios = [r for r in fault.breaks if r not in exercised]
-        faulty, _ = _verdicts(specs, rem, rules, profile, [name], jobs, workdir, stack, template)
+        replay = {
+            sid: spec
+            for sid, spec in specs.items()
+            if name in baseline.probes.get(sid, set()) or spec.requirement in fault.breaks
+        }
+        results = dict(baseline.results)
+        if replay:
+            results.update(
+                _run(replay, rem, rules, profile, [name], jobs, workdir, stack, baseline.template).results
+            )
+        faulty = _by_requirement(results)
+        proof.replayed = sorted(replay)
         proof.verdicts = {r: faulty.get(r, Outcome.NON_EVALUE.value) for r in fault.breaks}
         proof.collateral = {
-            r: (baseline[r], faulty.get(r, ""))
-            for r in baseline
-            if r not in fault.breaks and faulty.get(r) != baseline[r]
+            r: (reference[r], faulty.get(r, ""))
+            for r in reference
+            if r not in fault.breaks and faulty.get(r) != reference[r]
         }
         proofs.append(proof)
     return proofs

@@ -11,7 +11,10 @@ WeasyPrint does and does not guarantee about PDF/A).
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from html import escape
 
@@ -179,11 +182,31 @@ table.id th {{ width: 35%; background: #eef; }} p.empty {{ font-style: italic; }
     )
 
 
+_CACHE: OrderedDict[str, bytes] = OrderedDict()
+_CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
+
+
 def render(document: CdaDocument, synth: Syntheses | None = None) -> bytes:
-    """The PDF bytes (PDF/A-1b identification unless the fault says otherwise)."""
+    """The PDF bytes (PDF/A-1b identification unless the fault says otherwise).
+
+    WeasyPrint takes about a second per page set; one validated PPS is packaged several times (professionals,
+    patient, PDC, DMP) from the same content, so the PDF of an identical HTML page is rendered once and reused
+    (a small LRU keyed by the page's sha256 and the PDF variant: same input, same bytes)."""
     from weasyprint import HTML  # imported here: WeasyPrint loads pango at import
 
     variant = None if faults.active(FAULT_NOT_PDFA.name) else PDF_VARIANT
+    page = html(document, synth)
+    key = hashlib.sha256(f"{variant}\n{page}".encode()).hexdigest()
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
     out = io.BytesIO()
-    HTML(string=html(document, synth)).write_pdf(out, pdf_variant=variant)
-    return out.getvalue()
+    HTML(string=page).write_pdf(out, pdf_variant=variant)
+    pdf = out.getvalue()
+    with _CACHE_LOCK:
+        _CACHE[key] = pdf
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return pdf

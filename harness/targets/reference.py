@@ -26,6 +26,7 @@ class ReferenceSession(TargetSession):
         self._engine = make_engine(f"sqlite:///{path}")
         self._driver = Driver(make_session_factory(self._engine))
         self._faults = faults
+        self.probes: set[str] = set()  # the faults the DCC asked about while serving this scenario
 
     def call(self, operation: str, /, **arguments: Any) -> dict[str, Any]:
         function = getattr(self._driver, operation, None)
@@ -33,7 +34,7 @@ class ReferenceSession(TargetSession):
             if operation not in load_operations():
                 raise TargetError(f"the reference DCC has no test-driver operation {operation!r}")
             function = functools.partial(self._driver.call, operation)
-        with dcc_faults.enabled(*self._faults):
+        with dcc_faults.enabled(*self._faults), dcc_faults.recording(self.probes):
             try:
                 return function(**arguments)
             except DriverRefused as refused:
@@ -98,6 +99,10 @@ class ReferenceTarget(Target):
             "version": getattr(dcc, "__version__", "0.1.0"),
             "faults": list(self.faults),
         }
+
+    def probes(self) -> dict[str, set[str]]:
+        """Scenario id → the faults the DCC asked about while serving it."""
+        return {session.scope: set(session.probes) for session in self._sessions}
 
     def session(self, scope: str) -> ReferenceSession:
         path = self._dir / f"{scope.replace('/', '_')}.sqlite3"
