@@ -112,7 +112,7 @@ def windows(period: Period, today: date | None = None) -> dict[str, Period]:
     return {
         "period": period,
         "current_month": Period(str(current), "month", current, current),
-        "current_year": Period.between(f"{year} (jusqu'à {current})", Month(year, 1), current),
+        "current_year": Period.between(f"{year}-01..{current}", Month(year, 1), current),
         "previous_year": Period(str(year - 1), "year", Month(year - 1, 1), Month(year - 1, 12)),
         "span": Period.between(f"{year - 1}-01..{current}", Month(year - 1, 1), current),
     }

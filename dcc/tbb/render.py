@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from dcc.tbb import inca
@@ -57,9 +58,8 @@ def wide(dashboard: Dashboard, rows: pd.DataFrame) -> pd.DataFrame:
     """Windows side by side: one row per indicator and breakdown key, one column per window."""
     rows = rows[rows.window.isin(WINDOW_LABELS)]
     keys = ["indicator", "breakdown", *BREAKDOWN_DIMENSIONS]
-    table = rows.pivot_table(
-        index=keys, columns="window", values="value", aggfunc="sum", dropna=False, sort=False
-    )
+    # unstack, not pivot_table(dropna=False), which builds the cartesian product of every key level.
+    table = rows.set_index([*keys, "window"]).value.unstack("window")
     table = table.reindex(columns=[w for w in WINDOW_LABELS if w in table.columns]).reset_index()
     order = {i.name: n for n, i in enumerate(INDICATORS)}
     table["_order"] = table.indicator.map(order)
@@ -76,27 +76,30 @@ def _number(value, rate: bool):
 
 def _sheet(workbook: Workbook, title: str, dashboard: Dashboard, rows: pd.DataFrame) -> None:
     sheet = workbook.create_sheet(title[:31])
+    sheet.freeze_panes = "C2"
     table = wide(dashboard, rows)
     windows = [w for w in WINDOW_LABELS if w in table.columns]
     used = [d for d in BREAKDOWN_DIMENSIONS if (table[d] != "").any()]
     header = ["indicateur", "ventilation", *(DIMENSION_LABELS[d] for d in used)]
     header += [f"{WINDOW_LABELS[w]} ({dashboard.windows[w].label})" for w in windows]
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    sheet.append([_bold(sheet, h) for h in header])
     for record in table.itertuples(index=False):
         data = record._asdict()
         indicator = BY_NAME[data["indicator"]]
         rate = isinstance(indicator, Rate)
         keys = [RESULT_LABELS.get(data[d], CHANNEL_LABELS.get(data[d], data[d])) for d in used]
         sheet.append([indicator.label, data["breakdown"], *keys, *(_number(data[w], rate) for w in windows)])
-    sheet.freeze_panes = "C2"
+
+
+def _bold(sheet, value):
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.font = Font(bold=True)
+    return cell
 
 
 def write_workbook(dashboard: Dashboard, path: Path, quarter) -> Path:
-    workbook = Workbook()
-    readme = workbook.active
-    readme.title = "Lisez-moi"
+    workbook = Workbook(write_only=True)
+    readme = workbook.create_sheet("Lisez-moi")
     readme.append(["Tableau de bord régional du DCC", f"période {dashboard.period.label}"])
     readme.append(["FINESS", ", ".join(dashboard.finess_filter) or "toutes"])
     for name, label in WINDOW_LABELS.items():
