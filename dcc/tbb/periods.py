@@ -72,7 +72,10 @@ class Period:
             year = int(match.group(1))
             return cls(str(year), "year", Month(year, 1), Month(year, 12))
         if _MONTH.match(text):
-            month = Month.parse(text)
+            try:
+                month = Month.parse(text)
+            except PeriodError:
+                raise PeriodError(f"period {text!r}: the month must be 01 to 12") from None
             return cls(str(month), "month", month, month)
         raise PeriodError(f"period {text!r}: expected YYYY (year), YYYY-Qn (quarter) or YYYY-MM (month)")
 
