@@ -63,39 +63,52 @@ def cached_database() -> tuple[str, float | None]:
     return url, elapsed
 
 
-def _measure(url: str, queue) -> None:
-    """In a fresh process: cubes from the database, then every indicator; times and peak resident memory."""
+def _measure(url: str, parallel: bool, queue) -> None:
+    """In a fresh process: cubes from the database, then every indicator; times, CPU and peak resident memory."""
     from dcc.db import make_engine
+    from dcc.tbb import inca
     from dcc.tbb.extract import load_cubes
     from dcc.tbb.indicators import compute, loaded_span
     from dcc.tbb.periods import Period
 
     period = Period.parse(PERIOD)
+    extra = inca.windows(inca.quarter_of(period, TODAY))
     engine = make_engine(url)
-    start = time.perf_counter()
     with engine.connect() as connection:
-        cubes = load_cubes(connection, loaded_span(period, TODAY))
         count = int(connection.exec_driver_sql("SELECT count(*) FROM transmission_attempt").scalar())
+    load = os.getloadavg()[0]
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    span = loaded_span(period, TODAY, extra)
+    if parallel:
+        cubes = load_cubes(engine, span)
+    else:
+        with engine.connect() as connection:
+            cubes = load_cubes(connection, span)
     loaded = time.perf_counter()
-    dashboard = compute(cubes, period, TODAY)
+    dashboard = compute(cubes, period, TODAY, extra_windows=extra)
     done = time.perf_counter()
+    used = resource.getrusage(resource.RUSAGE_SELF)
     queue.put(
         {
+            "parallel": parallel,
             "attempts_in_database": count,
             "attempts_counted": int(dashboard.total("attempts", "span")),
             "cube_rows": {name: len(frame) for name, frame in cubes.frames.items()},
             "values": len(dashboard.values) + len(dashboard.monthly),
             "extract_s": loaded - start,
             "compute_s": done - loaded,
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "cpu_s": used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime,
+            "load": load,
+            "peak_mib": used.ru_maxrss / 1024,
         }
     )
 
 
-def measure(url: str) -> dict:
+def measure(url: str, parallel: bool = True) -> dict:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_measure, args=(url, queue))
+    process = context.Process(target=_measure, args=(url, parallel, queue))
     process.start()
     result = queue.get()
     process.join()
@@ -139,40 +152,45 @@ def drop_postgres(url: str) -> None:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
 
+def _row(label: str, r: dict) -> str:
+    return (
+        f"| {label} | {r['attempts_in_database']:,} | {r['extract_s']:.1f} s | {r['compute_s']:.2f} s | "
+        f"{r['extract_s'] + r['compute_s']:.1f} s | {r['cpu_s']:.1f} s | {r['peak_mib']:,.0f} MiB | {r['load']:.1f} |"
+    )
+
+
 def main() -> None:
     url, generated = cached_database()
-    runs = [measure(url) for _ in range(3)]
+    runs = [measure(url, parallel) for parallel in (True, False, True)]
     best = min(runs, key=lambda r: r["extract_s"] + r["compute_s"])
     assert best["attempts_counted"] == best["attempts_in_database"], (
         "the span must cover every generated attempt"
     )
-    rows = "\n".join(
-        f"| SQLite, run {i} | {r['attempts_in_database']:,} | {r['extract_s']:.1f} s | {r['compute_s']:.2f} s | "
-        f"{r['extract_s'] + r['compute_s']:.1f} s | {r['peak_mib']:,.0f} MiB |"
-        for i, r in enumerate(runs, 1)
-    )
+    rows = "\n".join(_row(f"SQLite, {'2 connections' if r['parallel'] else '1 connection'}", r) for r in runs)
     pg = postgres_database()
     if pg is not None:
         pg_url, pg_generated = pg
         try:
-            r = measure(pg_url)
+            pg_runs = [measure(pg_url, True), measure(pg_url, False)]
         finally:
             drop_postgres(pg_url)
-        rows += (
-            f"\n| PostgreSQL (COPY-generated in {pg_generated:.0f} s) | {r['attempts_in_database']:,} | "
-            f"{r['extract_s']:.1f} s | {r['compute_s']:.2f} s | {r['extract_s'] + r['compute_s']:.1f} s | "
-            f"{r['peak_mib']:,.0f} MiB |"
-        )
+        for r in pg_runs:
+            rows += "\n" + _row(
+                f"PostgreSQL (COPY-generated in {pg_generated:.0f} s), {'2 connections' if r['parallel'] else '1 connection'}",
+                r,
+            )
     body = f"""
 Two years of activity (`dcc.tbb.generate`, {len(FINESS)} FINESS × 20 RPPS, FRCP/PPS with new versions,
 5 channels, retries after failures), dashboard of {PERIOD} produced on {TODAY}: every indicator of
-`dcc.tbb.indicators.INDICATORS` for the period, current month, current year, previous year and their span, with all
-their breakdowns, and the monthly series ({best["values"]:,} values; cubes of {best["cube_rows"]["attempts"]:,}
-attempt rows). Each run in a fresh process; peak = its maximum resident memory.
+`dcc.tbb.indicators.INDICATORS` for the period, current month, current year, previous year, their span and the
+INCa quarter's months, with all their breakdowns, and the monthly series ({best["values"]:,} values; cubes of
+{best["cube_rows"]["attempts"]:,} attempt rows). Each run in a fresh process; CPU = the process's user + system time
+(on PostgreSQL the work is in the server, not counted there); peak = its maximum resident memory; load = the
+machine's 1-minute load average when the run started (other jobs share the 2 cores).
 {f"Generating the SQLite file took {generated:.0f} s (cached afterwards)." if generated else "SQLite file from the cache."}
 
-| database | attempts | extract (SQL `GROUP BY` into cubes) | compute (pandas) | total | peak memory |
-|---|---:|---:|---:|---:|---:|
+| database | attempts | extract (SQL `GROUP BY` into cubes) | compute (pandas) | total | CPU | peak memory | load |
+|---|---:|---:|---:|---:|---:|---:|---:|
 {rows}
 
 Target (issue 10): all indicators over 10 million attempts in under 30 s on this machine (2 cores).

@@ -9,25 +9,31 @@ row-level frame (benchmarks, or a source that is not the database), so both path
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Boolean, ColumnElement, and_, case, cast, func, literal, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from dcc import identifiers
 from dcc.db.models import DccEvent, Document, Patient, Transmission, TransmissionAttempt
 from dcc.tbb.periods import Period
 
-UNKNOWN = "inconnu"  # a FINESS or RPPS the activity did not record
+WORKERS = 2  # the machine's cores; the database does the work, Python threads only wait for it
+UNKNOWN = "inconnu"
+UNDELIVERED = (
+    "failed",
+    "pending",
+)  # transmission states the dashboard lists  # a FINESS or RPPS the activity did not record
 
 # The dimensions of each cube, in order; ``n`` is the count.
 DIMENSIONS: dict[str, tuple[str, ...]] = {
     "attempts": ("month", "channel", "kind", "finess", "rpps", "result", "ins_qualified"),
     "documents": ("month", "kind", "finess", "rpps", "first_version"),
-    "transmissions": ("month", "channel", "kind", "finess", "rpps", "state"),
+    "transmissions": ("month", "channel", "finess", "rpps", "state"),
     "received": ("month", "channel", "kind", "finess", "rpps"),
     "patients": ("month", "identity_status"),
 }
@@ -48,7 +54,9 @@ def month_of(column: ColumnElement[datetime], dialect: str) -> ColumnElement[str
     """``YYYY-MM`` of a UTC timestamp, in the database's own dialect."""
     if dialect == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+    # SQLite holds SQLAlchemy's text form "YYYY-MM-DD HH:MM:SS.ffffff": its first 7 characters are the month
+    # (cheaper than strftime, which parses the date, over millions of rows).
+    return func.substr(column, 1, 7)
 
 
 def in_span(column: ColumnElement[datetime], span: Period, dialect: str) -> ColumnElement[bool]:
@@ -58,13 +66,6 @@ def in_span(column: ColumnElement[datetime], span: Period, dialect: str) -> Colu
     if dialect == "postgresql":
         return and_(column >= span.start(), column < span.end())
     return month_of(column, dialect).between(str(span.first), str(span.last))
-
-
-def _frame(connection: Connection, query, name: str) -> pd.DataFrame:
-    columns = [*DIMENSIONS[name], "n"]
-    rows = connection.execute(query).all()
-    frame = pd.DataFrame.from_records(rows, columns=columns)
-    return normalise(frame, name)
 
 
 def normalise(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -81,30 +82,30 @@ def normalise(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame
 
 
-def load_cubes(source: Session | Connection, span: Period) -> Cubes:
-    """Counts the activity of ``span`` (a range of months) by month and dimension, in the database."""
-    connection = source.connection() if isinstance(source, Session) else source
-    dialect = connection.dialect.name
-    start, end = span.start(), span.end()
-    a, t, d = TransmissionAttempt.__table__, Transmission.__table__, Document.__table__
-    p, e = Patient.__table__, DccEvent.__table__
+def _queries(dialect: str, span: Period) -> dict[str, list]:
+    """The ``GROUP BY`` of each cube; the attempts' one in two halves of the span, so two workers share it."""
+    a, t, d, p = TransmissionAttempt.__table__, Transmission.__table__, Document.__table__, Patient.__table__
 
-    finess = func.coalesce(t.c.finess, d.c.finess)
-    rpps = func.coalesce(t.c.rpps, d.c.author_rpps)
-    month = month_of(a.c.at, dialect).label("month")
-    qualified = cast(a.c.ins_qualified, Boolean).label("ins_qualified")
-    attempts = (
-        select(month, t.c.channel, d.c.kind, finess, rpps, a.c.result, qualified, func.count())
-        .select_from(a.join(t, t.c.id == a.c.transmission_id).join(d, d.c.id == t.c.document_id))
-        .where(in_span(a.c.at, span, dialect))
-        .group_by(month, t.c.channel, d.c.kind, finess, rpps, a.c.result, qualified)
-    )
+    def attempts(part: Period):
+        finess = func.coalesce(t.c.finess, d.c.finess)
+        rpps = func.coalesce(t.c.rpps, d.c.author_rpps)
+        month = month_of(a.c.at, dialect).label("month")
+        qualified = cast(a.c.ins_qualified, Boolean).label("ins_qualified")
+        return (
+            select(month, t.c.channel, d.c.kind, finess, rpps, a.c.result, qualified, func.count())
+            .select_from(a.join(t, t.c.id == a.c.transmission_id).join(d, d.c.id == t.c.document_id))
+            .where(in_span(a.c.at, part, dialect))
+            .group_by(month, t.c.channel, d.c.kind, finess, rpps, a.c.result, qualified)
+        )
+
+    # Only the transmissions not delivered (given up, or still pending): a few rows found through the
+    # (state, next_attempt_at) index, not a scan of millions. They carry their document's FINESS and RPPS (the
+    # outbox copies them), so no join either.
     t_month = month_of(t.c.created_at, dialect).label("month")
     transmissions = (
-        select(t_month, t.c.channel, d.c.kind, finess, rpps, t.c.state, func.count())
-        .select_from(t.join(d, d.c.id == t.c.document_id))
-        .where(in_span(t.c.created_at, span, dialect))
-        .group_by(t_month, t.c.channel, d.c.kind, finess, rpps, t.c.state)
+        select(t_month, t.c.channel, t.c.finess, t.c.rpps, t.c.state, func.count())
+        .where(t.c.state.in_(UNDELIVERED), in_span(t.c.created_at, span, dialect))
+        .group_by(t_month, t.c.channel, t.c.finess, t.c.rpps, t.c.state)
     )
     d_month = month_of(d.c.created_at, dialect).label("month")
     first = case((d.c.version == 1, literal(True)), else_=literal(False)).label("first_version")
@@ -119,47 +120,106 @@ def load_cubes(source: Session | Connection, span: Period) -> Cubes:
         .where(in_span(p.c.created_at, span, dialect))
         .group_by(p_month, p.c.identity_status)
     )
+    months = span.months()
+    middle = len(months) // 2
+    halves = (
+        [span]
+        if middle == 0
+        else [
+            Period.between("", months[0], months[middle - 1]),
+            Period.between("", months[middle], months[-1]),
+        ]
+    )
+    return {
+        "attempts": [attempts(half) for half in halves],
+        "transmissions": [transmissions],
+        "documents": [documents],
+        "patients": [patients],
+    }
+
+
+def load_cubes(source: Session | Connection | Engine, span: Period) -> Cubes:
+    """Counts the activity of ``span`` (a range of months) by month and dimension, in the database.
+
+    Given a ``Session`` or a ``Connection``, the queries run one after the other in its transaction (they see what
+    it has written). Given an ``Engine``, they run on two connections at once (two cores: measured in
+    ``benchmarks/tbb_indicators.py``), and see what is committed."""
+    if isinstance(source, Engine):
+        dialect = source.dialect.name
+        jobs = [(name, q) for name, qs in _queries(dialect, span).items() for q in qs]
+
+        def run(job):
+            with source.connect() as connection:
+                return job[0], connection.execute(job[1]).all()
+
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            results = list(pool.map(run, jobs))
+        with source.connect() as connection:
+            received = _received(connection, span, dialect)
+    else:
+        connection = source.connection() if isinstance(source, Session) else source
+        dialect = connection.dialect.name
+        results = [
+            (name, connection.execute(q).all()) for name, qs in _queries(dialect, span).items() for q in qs
+        ]
+        received = _received(connection, span, dialect)
     cubes = Cubes(span)
-    cubes.frames["attempts"] = _frame(connection, attempts, "attempts")
-    cubes.frames["transmissions"] = _frame(connection, transmissions, "transmissions")
-    cubes.frames["documents"] = _frame(connection, documents, "documents")
-    cubes.frames["patients"] = _frame(connection, patients, "patients")
-    cubes.frames["received"] = _received(connection, e, d, start, end, dialect)
+    for name in ("attempts", "transmissions", "documents", "patients"):
+        rows = [row for kind, part in results if kind == name for row in part]
+        cubes.frames[name] = normalise(
+            pd.DataFrame.from_records(rows, columns=[*DIMENSIONS[name], "n"]), name
+        )
+    cubes.frames["received"] = received
     return cubes
 
 
-def _received(connection: Connection, e, d, start: datetime, end: datetime, dialect: str) -> pd.DataFrame:
+def _received(connection: Connection, span: Period, dialect: str) -> pd.DataFrame:
     """Documents received from a peer DCC or a DPI: the ``document.received`` events of the journal (their number
     is small — one per received document — so the JSON is read in Python, the same way on both databases)."""
+    e, d = DccEvent.__table__, Document.__table__
     rows = connection.execute(
         select(month_of(e.c.at, dialect), e.c.data).where(
-            e.c.type == "document.received", e.c.at >= start, e.c.at < end
+            e.c.type == "document.received", in_span(e.c.at, span, dialect)
         )
     ).all()
-    ids: dict[int, tuple[str | None, str | None]] = {}
+    # The FINESS and RPPS of a received document: the event's, else those of the DCC's stored copy, found by its
+    # id when the id is ours, else by its set (a peer's FRCP is stored under the peer's set id).
+    by_id: dict[object, tuple[str | None, str | None]] = {}
+    by_set: dict[object, tuple[str | None, str | None]] = {}
     local = [_local_id(data.get("document_id")) for _, data in rows]
-    wanted = sorted({i for i in local if i is not None})
-    for chunk in range(0, len(wanted), 500):
-        for doc_id, doc_finess, doc_rpps in connection.execute(
-            select(d.c.id, d.c.finess, d.c.author_rpps).where(d.c.id.in_(wanted[chunk : chunk + 500]))
-        ):
-            ids[doc_id] = (doc_finess, doc_rpps)
+    sets = [_set_key(data.get("set_id")) for _, data in rows]
+    for column, wanted, found in (
+        (d.c.id, sorted({i for i in local if i is not None}), by_id),
+        (d.c.set_id, sorted({k for s in sets if s for k in s}), by_set),
+    ):
+        for chunk in range(0, len(wanted), 500):
+            query = select(column, d.c.finess, d.c.author_rpps).where(column.in_(wanted[chunk : chunk + 500]))
+            for key, doc_finess, doc_rpps in connection.execute(query):
+                found[key] = (doc_finess, doc_rpps)
     records = []
-    for (month, data), doc_id in zip(rows, local, strict=True):
-        doc_finess, doc_rpps = ids.get(doc_id, (None, None)) if doc_id is not None else (None, None)
+    for (month, data), doc_id, set_keys in zip(rows, local, sets, strict=True):
+        stored = by_id.get(doc_id) or next((by_set[k] for k in set_keys if k in by_set), (None, None))
         records.append(
             (
                 month,
                 data.get("channel"),
                 data.get("kind"),
-                data.get("finess") or doc_finess,
-                data.get("rpps") or doc_rpps,
+                data.get("finess") or stored[0],
+                data.get("rpps") or stored[1],
                 1,
             )
         )
     frame = pd.DataFrame.from_records(records, columns=[*DIMENSIONS["received"], "n"])
     frame = normalise(frame, "received")
     return frame.groupby(list(DIMENSIONS["received"]), as_index=False, sort=False)["n"].sum()
+
+
+def _set_key(set_id: object) -> tuple[str, ...]:
+    """The forms a set id may be stored in (with or without ``urn:uuid:``)."""
+    if not isinstance(set_id, str) or not set_id:
+        return ()
+    bare = set_id.removeprefix("urn:uuid:")
+    return (bare, f"urn:uuid:{bare}")
 
 
 def _local_id(document_id: object) -> int | None:

@@ -233,16 +233,17 @@ INDICATORS: tuple[Count | Rate, ...] = (
         "Envois créés pendant la période et abandonnés après le nombre maximal de tentatives (état failed).",
         "transmissions",
         {"state": "failed"},
-        (TOTAL, ("channel",), ("finess",), ("kind",)),
+        (TOTAL, ("channel",), ("finess",)),
     ),
     Count(
-        "transmissions_queued",
+        "transmissions_pending",
         "echecs",
-        "Envois créés",
-        "Envois (un document, un destinataire, un canal) créés pendant la période, quel que soit leur état.",
+        "Envois en attente",
+        "Envois créés pendant la période et pas encore délivrés au moment du tableau de bord (état pending : "
+        "nouvelle tentative programmée).",
         "transmissions",
-        {},
-        (TOTAL, ("channel",), ("finess",), ("kind",), ("channel", "state")),
+        {"state": "pending"},
+        (TOTAL, ("channel",), ("finess",)),
     ),
     Count(
         "patients_created",

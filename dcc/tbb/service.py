@@ -31,11 +31,16 @@ def produce(
     finess: tuple[str, ...] | list[str] = (),
     today: date | None = None,
     emit: bool = True,
+    parallel: bool = False,
 ) -> Dashboard:
-    """Every indicator of ``period`` (and its windows, and the INCa quarter) from the recorded activity."""
+    """Every indicator of ``period`` (and its windows, and the INCa quarter) from the recorded activity.
+
+    ``parallel``: count on two connections of the session's engine at once (committed activity only; what the CLI
+    does), instead of in the session's transaction."""
     period = Period.parse(period) if isinstance(period, str) else period
     extra = inca.windows(inca.quarter_of(period, today))
-    cubes = load_cubes(session, loaded_span(period, today, extra))
+    source = session.get_bind() if parallel else session
+    cubes = load_cubes(source, loaded_span(period, today, extra))
     dashboard = compute(cubes, period, today, tuple(finess), extra)
     if emit:
         events.emit(session, "tbb.produced", **produced_fields(dashboard))

@@ -45,3 +45,17 @@ def test_windows_of_a_past_quarter_and_of_a_running_year():
     running = windows(Period.parse("2026"), today=date(2026, 11, 15))
     assert str(running["current_month"].first) == "2026-11"  # the year is not over: this month, not December
     assert str(running["period"].last) == "2026-12"
+
+
+def test_docs_describe_every_indicator_inca_code_and_fault():
+    from pathlib import Path
+
+    from dcc import faults
+    from dcc.tbb import inca
+    from dcc.tbb.indicators import INDICATORS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "tbb.md").read_text(encoding="utf-8")
+    assert [i.name for i in INDICATORS if f"`{i.name}`" not in text] == []
+    assert inca.FORMAT_ID in text and all(code[0] in text for code, *_ in inca.ROWS)
+    tbb_faults = [name for name in faults.CATALOGUE if name.startswith("tbb_")]
+    assert len(tbb_faults) == 4 and [f for f in tbb_faults if f"`{f}`" not in text] == []
