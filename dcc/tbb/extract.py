@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Boolean, ColumnElement, and_, case, cast, func, literal, select
+from sqlalchemy import Boolean, ColumnElement, and_, case, cast, create_engine, func, literal, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from dcc import identifiers
 from dcc.db.models import DccEvent, Document, Patient, Transmission, TransmissionAttempt
@@ -144,25 +145,28 @@ def load_cubes(source: Session | Connection | Engine, span: Period) -> Cubes:
     Given a ``Session`` or a ``Connection``, the queries run one after the other in its transaction (they see what
     it has written). Given an ``Engine``, they run on two connections at once (two cores: measured in
     ``benchmarks/tbb_indicators.py``), and see what is committed."""
-    if isinstance(source, Engine):
+    if isinstance(source, Engine) and source.url.database not in (None, "", ":memory:"):
         dialect = source.dialect.name
         jobs = [(name, q) for name, qs in _queries(dialect, span).items() for q in qs]
+        reader = _reader(source)
 
         def run(job):
-            with source.connect() as connection:
+            with reader.connect() as connection:
                 return job[0], connection.execute(job[1]).all()
 
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            results = list(pool.map(run, jobs))
+        try:
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                results = list(pool.map(run, jobs))
+            with reader.connect() as connection:
+                received = _received(connection, span, dialect)
+        finally:
+            if reader is not source:
+                reader.dispose()
+    elif isinstance(source, Engine):  # an in-memory database: only its own connection sees it
         with source.connect() as connection:
-            received = _received(connection, span, dialect)
+            results, received = _sequential(connection, span)
     else:
-        connection = source.connection() if isinstance(source, Session) else source
-        dialect = connection.dialect.name
-        results = [
-            (name, connection.execute(q).all()) for name, qs in _queries(dialect, span).items() for q in qs
-        ]
-        received = _received(connection, span, dialect)
+        results, received = _sequential(source.connection() if isinstance(source, Session) else source, span)
     cubes = Cubes(span)
     for name in ("attempts", "transmissions", "documents", "patients"):
         rows = [row for kind, part in results if kind == name for row in part]
@@ -171,6 +175,23 @@ def load_cubes(source: Session | Connection | Engine, span: Period) -> Cubes:
         )
     cubes.frames["received"] = received
     return cubes
+
+
+def _sequential(connection: Connection, span: Period) -> tuple[list, pd.DataFrame]:
+    dialect = connection.dialect.name
+    results = [
+        (name, connection.execute(q).all()) for name, qs in _queries(dialect, span).items() for q in qs
+    ]
+    return results, _received(connection, span, dialect)
+
+
+def _reader(engine: Engine) -> Engine:
+    """Connections that only read. The DCC's SQLite engine opens every transaction with ``BEGIN IMMEDIATE`` (one
+    writer at a time, for the audit chain), which would also serialise these readers and hold up the DCC's writers
+    for the whole count; a plain engine on the same file reads without a write lock (WAL: readers never wait)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return create_engine(engine.url, poolclass=NullPool, connect_args={"timeout": 30})
 
 
 def _received(connection: Connection, span: Period, dialect: str) -> pd.DataFrame:

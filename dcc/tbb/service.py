@@ -31,12 +31,12 @@ def produce(
     finess: tuple[str, ...] | list[str] = (),
     today: date | None = None,
     emit: bool = True,
-    parallel: bool = False,
+    parallel: bool = True,
 ) -> Dashboard:
     """Every indicator of ``period`` (and its windows, and the INCa quarter) from the recorded activity.
 
-    ``parallel``: count on two connections of the session's engine at once (committed activity only; what the CLI
-    does), instead of in the session's transaction."""
+    ``parallel`` (default): count on two reading connections of the session's engine at once — committed activity
+    only, and no lock held on the DCC's writers meanwhile; ``False``: in the session's own transaction."""
     period = Period.parse(period) if isinstance(period, str) else period
     extra = inca.windows(inca.quarter_of(period, today))
     source = session.get_bind() if parallel else session

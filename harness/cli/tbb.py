@@ -78,7 +78,7 @@ def cmd_tbb(args: argparse.Namespace) -> int:
         migrate(url)
         engine = make_engine(url)
         with make_session_factory(engine)() as session:
-            dashboard = service.produce(session, period, finess, today, parallel=True)
+            dashboard = service.produce(session, period, finess, today)
             written = service.write_all(session, dashboard, args.out, today)
             checks = service.produced_fields(dashboard)
             session.commit()
