@@ -112,6 +112,7 @@ def measure(url: str, parallel: bool = True) -> dict:
     process.start()
     result = queue.get()
     process.join()
+    print({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}, flush=True)
     return result
 
 

@@ -53,9 +53,10 @@ def tbb_generate_activity(
     today: str | None = None,
     seed: int = 2026,
 ) -> dict[str, Any]:
-    """Generate fictitious activity for one FINESS over the previous year and the current year to date: FRCP and
-    PPS, their transmissions on every channel and the attempts, with failures (exactly ``failures_per_channel``
-    per channel when given)."""
+    """Generate fictitious activity for one FINESS over the previous year and the current year to date.
+
+    FRCP and PPS, their transmissions on every channel and the attempts, with failures (exactly
+    ``failures_per_channel`` per channel when given)."""
     spec = default_spec(
         _date(today),
         finess=(finess,),
@@ -95,8 +96,9 @@ def tbb_export(
     finess: list[str] | None = None,
     today: str | None = None,
 ) -> dict[str, Any]:
-    """Produce an extraction: one breakdown as CSV (``kind`` csv), or the INCa quarterly restitution
-    (``inca_quarterly``: the quarter of ``period``) in its documented layout."""
+    """Produce an extraction of the dashboard: one breakdown as CSV, or the INCa quarterly restitution.
+
+    ``kind`` csv with ``breakdown``; ``inca_quarterly``: the quarter of ``period``, in its documented layout."""
     if kind not in ("csv", "inca_quarterly"):
         raise TbbRequestError("unknown_export_kind", f"kind {kind!r}: expected csv or inca_quarterly")
     label = _breakdown(breakdown) if kind == "csv" else "total"

@@ -179,8 +179,11 @@ def _month(
         np.searchsorted(np.cumsum([spec.qualified_share, rest, rest]), draw, side="right").clip(0, 3)
     ]
     qualified = status == "qualifiee"
+    # A well-formed INS matricule: a NIR layout (woman born 01/1960 in Paris, commune and order from the id),
+    # 13 characters, then its key 97 - (NIR mod 97).
+    nir = 2_600_175 * 10**6 + patient_ids % 10**6
     matricule = np.where(
-        qualified, np.char.add("1600275000", np.char.zfill(patient_ids.astype(str), 5)), None
+        qualified, np.char.add(nir.astype(str), np.char.zfill((97 - nir % 97).astype(str), 2)), None
     )
     _insert(
         connection,
