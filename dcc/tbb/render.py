@@ -219,12 +219,13 @@ def write_charts(dashboard: Dashboard, out: Path) -> list[Path]:
             index="month", columns="channel", values="value", aggfunc="sum"
         ).fillna(0)
         pivot.columns = [CHANNEL_LABELS.get(c, c) for c in pivot.columns]
-        figure, axis = plt.subplots(figsize=(11, 5))
+        figure, axis = plt.subplots(figsize=(12, 5))
         pivot.plot(kind="bar", stacked=True, ax=axis, width=0.85)
+        axis.set_ylim(0, max(1.0, float(pivot.sum(axis=1).max())) * 1.05)
         axis.set_title(f"Tentatives d'envoi par mois et par canal — {dashboard.period.label}")
         axis.set_xlabel("mois")
         axis.set_ylabel("tentatives")
-        axis.legend(loc="upper left", fontsize=8)
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
         figure.tight_layout()
         paths.append(out / f"{stem(dashboard)}_envois_par_canal.png")
         figure.savefig(paths[-1], dpi=110)
@@ -233,14 +234,14 @@ def write_charts(dashboard: Dashboard, out: Path) -> list[Path]:
     if len(rates):
         pivot = rates.pivot_table(index="month", columns="channel", values="value", aggfunc="sum") * 100
         pivot.columns = [CHANNEL_LABELS.get(c, c) for c in pivot.columns]
-        figure, axis = plt.subplots(figsize=(11, 5))
+        figure, axis = plt.subplots(figsize=(12, 5))
         pivot.plot(ax=axis, marker="o")
         axis.set_title(f"Taux d'échec par mois et par canal (%) — {dashboard.period.label}")
         axis.set_xlabel("mois")
         axis.set_ylabel("% des tentatives en échec")
         axis.set_ylim(bottom=0)
         axis.grid(alpha=0.3)
-        axis.legend(loc="upper left", fontsize=8)
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
         figure.tight_layout()
         paths.append(out / f"{stem(dashboard)}_taux_echec.png")
         figure.savefig(paths[-1], dpi=110)
