@@ -183,12 +183,13 @@ def _events(
             if e.scenario == scenario and e.seq > since
         )
         out.sort(key=lambda e: e.time)  # stable: events of one producer keep their order within a timestamp
-    for index, (type_, data, artifacts) in enumerate(ctx.notes if ctx else []):
-        out.append(
+    noted = []
+    for index, (type_, data, artifacts, *when) in enumerate(ctx.notes if ctx else []):
+        noted.append(
             Event(
                 id=f"{scenario}/harness/{index}",
                 seq=0,
-                time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                time=when[0] if when else datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 source="harness",
                 type=type_,
                 data=data,
@@ -196,6 +197,8 @@ def _events(
                 artifacts=artifacts,
             )
         )
+    if noted:  # each note where it happened among the others (stable: every producer keeps its own order)
+        out = sorted(out + noted, key=lambda e: e.time)
     return out
 
 

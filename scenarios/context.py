@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,9 @@ class ScenarioContext:
         return relative.as_posix()
 
     def note(self, type: str, artifacts: tuple[str, ...] = (), **data: Any) -> None:
-        """A harness event (``source: harness``) in the scenario's slice of the trace."""
-        self.notes.append((type, data, tuple(artifacts)))
+        """A harness event (``source: harness``) in the scenario's slice of the trace, at the time it is noted
+        (so that what the DCC does afterwards follows it: a rule may take the note as its trigger)."""
+        self.notes.append((type, data, tuple(artifacts), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")))
 
     def simulator(self, name: str) -> Any:
         """A running simulator (``insi``, ``dmp``, ``mss``, ``psc``, ``annuaire``, ``peer_dcc``, ``dpi``)."""
