@@ -29,7 +29,7 @@ def reference_openapi() -> dict[str, Any]:
     from dcc.api.app import create_app
 
     with tempfile.TemporaryDirectory() as directory:
-        app = create_app(f"sqlite:///{Path(directory) / 'doc.sqlite3'}")
+        app = create_app(f"sqlite:///{Path(directory) / 'doc.sqlite3'}", test_driver=True)
         document = app.openapi()
         app.state.engine.dispose()
         return document

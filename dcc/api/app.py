@@ -4,6 +4,7 @@ its endpoints without editing this file."""
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 
 from fastapi import FastAPI
@@ -38,8 +39,20 @@ class RecetteScope:
             events.scope.reset(token)
 
 
-def create_app(url: str | None = None, engine: Engine | None = None, run_migrations: bool = True) -> FastAPI:
+TEST_DRIVER_MODULES = {"driver", "driver_ops"}
+
+
+def create_app(
+    url: str | None = None,
+    engine: Engine | None = None,
+    run_migrations: bool = True,
+    test_driver: bool | None = None,
+) -> FastAPI:
+    """``test_driver``: serve the test-driver API under ``/driver`` (a test instance only: it creates data and
+    reconfigures the DCC without authentication). Default: ``DCC_TEST_DRIVER`` (``1`` to enable), off otherwise."""
     url = url or database_url()
+    if test_driver is None:
+        test_driver = os.environ.get("DCC_TEST_DRIVER", "").strip() in ("1", "true", "yes")
     if run_migrations and engine is None:
         migrate(url)
     engine = engine or make_engine(url)
@@ -54,6 +67,8 @@ def create_app(url: str | None = None, engine: Engine | None = None, run_migrati
     from dcc.api import routes
 
     for module in pkgutil.iter_modules(routes.__path__):
+        if module.name in TEST_DRIVER_MODULES and not test_driver:
+            continue
         router = getattr(importlib.import_module(f"{routes.__name__}.{module.name}"), "router", None)
         if router is not None:
             app.include_router(router)

@@ -23,6 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="switch a named fault on (recette of the harness itself)",
     )
+    serve.add_argument(
+        "--no-test-driver",
+        action="store_true",
+        help="do not serve the test-driver API (/driver): for a DCC that is not a test instance",
+    )
     serve.set_defaults(handler=cmd_serve)
 
 
@@ -43,11 +48,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port {args.port}: 1 to 65535")
     try:
-        app = create_app(args.database_url)
+        app = create_app(args.database_url, test_driver=not args.no_test_driver)
     except Exception as error:  # an unreachable or unmigratable database: say which
         raise CliError(f"cannot open the database: {error}") from None
     print(
-        f"Reference DCC on http://{args.host}:{args.port} (OpenAPI: /openapi.json, test-driver API: /driver)"
+        f"Reference DCC on http://{args.host}:{args.port} (OpenAPI: /openapi.json"
+        + (")" if args.no_test_driver else ", test-driver API: /driver — a test instance)")
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -20,7 +20,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served_reference(tmp_path_factory):
-    app = create_app(f"sqlite:///{tmp_path_factory.mktemp('served') / 'dcc.sqlite3'}")
+    app = create_app(f"sqlite:///{tmp_path_factory.mktemp('served') / 'dcc.sqlite3'}", test_driver=True)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
