@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from scenarios.context import ScenarioContext
-from scenarios.data import journal, snapshot, traits
+from scenarios.data import FRCP_CONTENT, journal, snapshot, traits
 from scenarios.registry import scenario
 
 OID_TEST = "1.2.250.1.213.1.4.10"
@@ -198,4 +199,153 @@ def typed_known_identity(ctx: ScenarioContext) -> None:
     answer = _enter(ctx, BERNARD)
     ctx.check(answer["case"] == "6c", f"case {answer['case']} instead of 6c")
     ctx.check((answer["patient"] or {}).get("patient_id") == existing, "the existing identity was not used")
+    ctx.proof(1, "journal.jsonl", journal(ctx.dcc.events()))
+
+
+@scenario("INS.02.01", needs=("insi",))
+def rniv_transitions(ctx: ScenarioContext) -> None:
+    """provisoire → validée (pièce d'identité) → qualifiée (INSi); provisoire → qualifiée directly is refused."""
+    _clause(ctx)
+    patient = ctx.dcc.create_patient(DUPONT)
+    pid = patient["patient_id"]
+    steps = [("création", patient["identity_status"])]
+    ctx.check(patient["identity_status"] == "provisoire", f"created {patient['identity_status']}")
+    refusal = ctx.refused(_status, ctx, pid, "qualifiee", justificatif="passeport", reason="directement")
+    steps.append(("provisoire → qualifiée (refusée)", refusal))
+    validee = _status(ctx, pid, "validee", justificatif="passeport", reason="passeport présenté")
+    steps.append(("validation sur passeport", validee["identity_status"]))
+    qualified = ctx.dcc.call("identity_insi", patient_id=pid, author=USER)
+    steps.append((f"appel INSi (code {qualified['insi']['code']})", qualified["identity_status"]))
+    ctx.check(qualified["identity_status"] == "qualifiee", f"not qualified by INSi: {qualified}")
+    ctx.proof(1, "statuts.html", snapshot(f"Statuts successifs, patient {pid}", steps))
+    ctx.proof(2, "journal.jsonl", journal(ctx.dcc.events()))
+
+
+@scenario("INS.04.01", needs=("insi",))
+def insi_returns_traced(ctx: ScenarioContext) -> None:
+    """INSi by traits: a test patient (00), an unknown one (01), a homonym searched without its birthplace (02)."""
+    _clause(ctx)
+    searched = [
+        ("patient de test", MARTIN, "00"),
+        ("patient inconnu", traits(), "01"),
+        ("homonyme", traits("PETIT", ("Louis",), "M", "1985-02-10", None), "02"),
+    ]
+    rows = []
+    for label, identity, expected in searched:
+        pid = ctx.dcc.create_patient(identity)["patient_id"]
+        answer = ctx.dcc.call("identity_insi", patient_id=pid, author=USER)["insi"]
+        ctx.check(answer["code"] == expected, f"{label}: INSi answered {answer}, {expected} expected")
+        rows.append((label, f"code {answer['code']}, requête {answer['request_id']}"))
+    traced = [e["data"] for e in ctx.dcc.events() if e["type"] == "identity.insi_result"]
+    ctx.check(len(traced) == 3, f"{len(traced)} INSi returns traced, 3 expected")
+    rows += [
+        (f"trace {t.get('request_id')}", f"{t.get('code')} {t.get('matricule')} {t.get('oid')}")
+        for t in traced
+    ]
+    ctx.proof(1, "traces-insi.html", snapshot("Appels INSi et retours", rows))
+
+
+@scenario("INS.05.02", needs=("insi",))
+def downgrade_to_provisoire(ctx: ScenarioContext) -> None:
+    """Regional policy « provisoire »: a récupérée identity qualified, then verified with a 02 answer, is provisoire."""
+    _clause(ctx)
+    policy = ctx.dcc.call("identity_policy")
+    ctx.check(
+        policy["ins_downgrade_to"] == "provisoire", f"the regional policy is {policy}, provisoire expected"
+    )
+    ctx.proof(
+        1, "politique-regionale.html", snapshot("Politique régionale de rétrogradation", list(policy.items()))
+    )
+    petit = traits("PETIT", ("Louis",), "M", "1985-02-10", "75056")
+    entered = _enter(ctx, petit)["patient"]
+    pid = entered["patient_id"]
+    ctx.check(entered["identity_status"] == "recuperee", f"INSi retrieval did not happen: {entered}")
+    _status(ctx, pid, "qualifiee", justificatif="carte_identite", reason="carte d'identité présentée")
+    insi = ctx.simulator("insi")
+    known = insi.identities
+    twin = next(i for i in known if i.nom_naissance == "PETIT" and i.lieu_naissance == "75056")
+    insi.identities = (*known, replace(twin, matricule="1850275056999"))  # INSi now finds two identities: 02
+    try:
+        answer = ctx.dcc.call("identity_insi", patient_id=pid, author=USER)
+    finally:
+        insi.identities = known
+    ctx.check(answer["insi"]["code"] == "02", f"INSi answered {answer['insi']}, 02 expected")
+    ctx.check(answer["identity_status"] == "provisoire", f"status {answer['identity_status']} after 02")
+    ctx.check(answer["ins_matricule"] is None, "the matricule was not invalidated")
+    ctx.proof(2, "journal.jsonl", journal(ctx.dcc.events()))
+
+
+@scenario("INS.07.01")
+def care_not_blocked(ctx: ScenarioContext) -> None:
+    """For a patient whose identity is provisoire, an FRCP is created, completed and validated."""
+    patient = ctx.dcc.create_patient(traits())
+    ctx.check(patient["identity_status"] == "provisoire", f"created {patient['identity_status']}")
+    frcp = ctx.dcc.create_frcp(patient["patient_id"], content=FRCP_CONTENT)
+    for to in ("complete", "valide"):
+        ctx.check(ctx.dcc.set_status(frcp["document_id"], to)["status"] == to, f"the FRCP is not {to}")
+    ctx.proof(1, "journal.jsonl", journal(ctx.dcc.events()))
+
+
+@scenario("INS.10.01", needs=("insi",))
+def typed_unknown_identity(ctx: ScenarioContext) -> None:
+    """An unknown identity typed (with the INS read from the carte Vitale) is created provisoire, then goes on to
+    qualifiée: INSi retrieval (récupérée) and a pièce d'identité, or validation then INSi when INSi has not answered."""
+    _clause(ctx)
+    petit = traits("PETIT", ("Louis",), "M", "1985-02-10", "75056")
+    matricule = "1850275056123"
+    answer = ctx.dcc.call(
+        "identity_enter",
+        traits=petit,
+        author=USER,
+        ins_matricule=matricule + _key(matricule),
+        ins_oid=OID_TEST,
+    )
+    ctx.check(answer["case"] == "7", f"case {answer['case']} instead of 7")
+    pid = answer["patient"]["patient_id"]
+    created = next(e["data"] for e in ctx.dcc.events() if e["type"] == "patient.created")
+    ctx.check(created.get("identity_status") == "provisoire", f"created {created.get('identity_status')}")
+    if answer["patient"]["identity_status"] == "recuperee":
+        final = _status(ctx, pid, "qualifiee", justificatif="passeport", reason="passeport présenté")
+    else:
+        _status(ctx, pid, "validee", justificatif="passeport", reason="passeport présenté")
+        final = ctx.dcc.call("identity_insi", patient_id=pid, author=USER)
+    ctx.check(final["identity_status"] == "qualifiee", f"not qualified: {final}")
+    ctx.proof(1, "journal.jsonl", journal(ctx.dcc.events()))
+
+
+@scenario("INS/RAP.01.01", needs=("insi",))
+def received_identical_inherited(ctx: ScenarioContext) -> None:
+    """A qualifiée identity identical to a validée local one is received: the local identity becomes qualifiée."""
+    _clause(ctx)
+    pid = ctx.dcc.create_patient(DUPONT)["patient_id"]
+    _status(ctx, pid, "validee", justificatif="passeport", reason="passeport présenté")
+    answer = _receive(ctx, DUPONT, "qualifiee", "SIH^11", ins_matricule=DUPONT_INS, ins_oid=OID_TEST)
+    ctx.check(answer["case"] == "1a", f"case {answer['case']} instead of 1a")
+    ctx.check((answer["patient"] or {}).get("patient_id") == pid, "the local identity was not kept")
+    ctx.check(answer["patient"]["identity_status"] == "qualifiee", f"not qualified: {answer}")
+    ctx.proof(1, "journal.jsonl", journal(ctx.dcc.events()))
+
+
+@scenario("INS/RAP.04.01", needs=("insi",))
+def received_unknown_created(ctx: ScenarioContext) -> None:
+    """A qualifiée identity unknown to the DCC is received: created qualifiée, INSi called."""
+    _clause(ctx)
+    answer = _receive(ctx, MARTIN, "qualifiee", "SIH^12", ins_matricule=MARTIN_INS, ins_oid=OID_TEST)
+    if answer["action"] == "ask":  # a DCC that asks before creating: accept the proposed creation
+        answer = ctx.dcc.call("identity_decide", input_id=answer["input_id"], choice="create", author=USER)
+    ctx.check(answer["case"] in ("4a", "2b"), f"case {answer['case']} instead of 4a")
+    ctx.check(answer["patient"]["identity_status"] == "qualifiee", f"not qualified: {answer}")
+    calls = ctx.received("insi", "insi.request")
+    ctx.check(bool(calls), "INSi was not called for the received qualifiée identity")
+    ctx.proof(1, "journal.jsonl", journal(ctx.dcc.events()))
+
+
+@scenario("INS/RAP.06.01", needs=("insi",))
+def no_trust_clause(ctx: ScenarioContext) -> None:
+    """Without the clause de confiance, an unknown identity is created provisoire, then récupérée by INSi, no more."""
+    answer = _receive(ctx, BERNARD, "validee", "SIH^13", justificatif="passeport")
+    ctx.check(answer["case"] == "8b", f"case {answer['case']} instead of 8b")
+    status = answer["patient"]["identity_status"]
+    ctx.check(status == "recuperee", f"status {status}, récupérée expected")
+    ctx.check(bool(ctx.received("insi", "insi.request")), "INSi was not called")
     ctx.proof(1, "journal.jsonl", journal(ctx.dcc.events()))

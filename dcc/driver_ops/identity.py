@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from dcc import settings
 from dcc.driver import Driver, NotFound, operation
 from dcc.identity import insi, matching
 from dcc.services import identity as flows
@@ -227,3 +228,10 @@ def identity_insi(
     trust = flows.trust_of(session, author, user_kind, finess)
     outcome = flows.qualify_with_insi(session, patient, author, client, trust, carte_vitale)
     return {**Driver._patient_view(patient), "insi": _outcome(outcome)}
+
+
+@operation("identity_policy", "GET", "/driver/identities/policy")
+def identity_policy(session: Session) -> dict[str, Any]:
+    """The regional identity policy in force (2.3.2.3): the status an INSi answer other than 00 falls back to
+    (``DCC_INS_DOWNGRADE_TO``), and whether INSi is configured."""
+    return {"ins_downgrade_to": settings.ins_downgrade_to(), "insi_configured": _client() is not None}

@@ -44,6 +44,21 @@ faults.register(
     "a received validée identity kept after rapprochement leaves the local status as it was (cases 3a, 3b)",
     breaks=["INS/RAP.03"],
 )
+faults.register(
+    "received_identical_not_inherited",
+    "a received identity identical to a local one leaves the local identity as it was (cases 1a–1c)",
+    breaks=["INS/RAP.01"],
+)
+faults.register(
+    "received_created_provisoire",
+    "an identity received by flow and absent (or not kept) is created provisoire whatever its received status",
+    breaks=["INS/RAP.04"],
+)
+faults.register(
+    "no_trust_clause_ignored",
+    "the missing clause de confiance is ignored: cases 8a/8b are handled as cases 1–7",
+    breaks=["INS/RAP.06"],
+)
 
 P, R, V, Q = (
     IdentityStatus.PROVISOIRE,
@@ -136,6 +151,10 @@ def _kept_flux(received: Received, local: Candidate, case: str, trust_clause: bo
     justificatif, tiers = _justificatif(received, trust_clause)
     raises: tuple[Raise, ...] = ()
     insi = local.status in (P, V)
+    if case.startswith("1") and faults.active("received_identical_not_inherited"):
+        return Decision(
+            case=case, match=match, action="keep", patient_id=local.patient_id, why="kept as it was"
+        )
     if received.status is Q:  # 2a: récupérée/qualifiée → qualifiée, no INSi; provisoire/validée: INSi first
         if local.status is R and justificatif:
             raises = (Raise(Q, justificatif),)
@@ -162,6 +181,8 @@ def _created(
     received: Received, case: str, trust_clause: bool, match: str, status: IdentityStatus
 ) -> Decision:
     justificatif, tiers = _justificatif(received, trust_clause)
+    if faults.active("received_created_provisoire"):
+        status = P
     if status is V and not justificatif:
         status = P  # [U] a validée identity needs a known high-trust document in this DCC
     return Decision(
@@ -221,7 +242,9 @@ def decide(
         local = by_id[choice]
         match = "identique" if local in identical else "retenue"
 
-    if not trust_clause:  # 2.3.2.3: same steps for flux and saisie, no validation or qualification
+    if not trust_clause and not faults.active(
+        "no_trust_clause_ignored"
+    ):  # 2.3.2.3: same steps for flux and saisie, no validation or qualification
         if local is not None:
             return Decision(
                 case="8a",

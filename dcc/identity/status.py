@@ -17,6 +17,11 @@ faults.register(
     "« Tiers de confiance » is accepted as a justificatif typed by hand (and for a non-qualifiée flow)",
     breaks=["INS.06"],
 )
+faults.register(
+    "rniv_transition_unchecked",
+    "any raise of an identity status is accepted, e.g. provisoire straight to qualifiée (RNIV transitions unchecked)",
+    breaks=["INS.02"],
+)
 
 
 class IdentityStatus(StrEnum):
@@ -69,7 +74,7 @@ def check_transition(current: IdentityStatus, new: IdentityStatus, downgrade: bo
             allowed = ", ".join(sorted(n for c, n in DOWNGRADES if c == current)) or "none"
             raise IdentityRuleError(f"downgrade {current} → {new} not allowed (from {current}: {allowed})")
         return
-    if (current, new) not in UPGRADES:
+    if (current, new) not in UPGRADES and not faults.active("rniv_transition_unchecked"):
         allowed = ", ".join(sorted(n for c, n in UPGRADES if c == current)) or "none"
         raise IdentityRuleError(f"transition {current} → {new} not allowed (from {current}: {allowed})")
 

@@ -35,6 +35,11 @@ EDITABLE_WHEN_VALIDATED = faults.register(
     "a manual entry is accepted on a validated or closed document (no new version)",
     ["DOC.03"],
 )
+CARE_BLOCKED_WITHOUT_QUALIFIED_IDENTITY = faults.register(
+    "care_blocked_without_qualified_identity",
+    "an FRCP or PPS cannot be validated while the patient's identity is not qualifiée",
+    ["INS.07"],
+)
 PPS_FROM_UNVALIDATED = faults.register(
     "pps_from_unvalidated_frcp", "a PPS is created from an FRCP that is not validated", ["DOC.05"]
 )
@@ -185,6 +190,12 @@ def set_status(
             f"{document.kind} {document.id}: « {document.status} » → "
             f"« {new} » is not allowed (from « {document.status} »: {', '.join(allowed)})",
         )
+    if new == VALIDE and faults.active(CARE_BLOCKED_WITHOUT_QUALIFIED_IDENTITY.name):
+        patient = session.get(Patient, document.patient_id)
+        if patient is not None and patient.identity_status != "qualifiee":
+            raise DocumentRuleError(
+                "identity_not_qualified", f"{document.kind} {document.id}: the identity is not qualifiée"
+            )
     before = _snapshot(document)
     document.status = new
     attachments = session.scalars(

@@ -40,6 +40,11 @@ faults.register(
     "an INSi answer other than 00 leaves the identity's status and its matricule as they were",
     breaks=["INS.05"],
 )
+faults.register(
+    "insi_result_partly_traced",
+    "the DCC traces INSi's return code but not the matricule, OID and traits INSi returned",
+    breaks=["INS.04"],
+)
 
 P, R, V, Q = (
     IdentityStatus.PROVISOIRE,
@@ -204,6 +209,13 @@ def qualify_with_insi(
     else:
         target = downgrade_target(current, policy, bool(patient.justificatif))
         action = "downgrade" if target is not None else "kept"
+    returned: dict[str, object] = {
+        "matricule": identity.matricule if identity else None,
+        "oid": identity.oid if identity else None,
+        "traits": identity.as_dict() if identity else None,
+    }
+    if faults.active("insi_result_partly_traced"):
+        returned = {}
     events.emit(
         session,
         "identity.insi_result",
@@ -214,9 +226,7 @@ def qualify_with_insi(
         action=action,
         previous_status=current.value,
         request_id=answer.request_id,
-        matricule=identity.matricule if identity else None,
-        oid=identity.oid if identity else None,
-        traits=identity.as_dict() if identity else None,
+        **returned,
         traits_match=(not mismatches) if identity else None,
         mismatches=mismatches,
         author=author,

@@ -37,6 +37,11 @@ faults.register(
     "a typed INS matricule is recorded without checking its key",
     breaks=["INS.01"],
 )
+faults.register(
+    "typed_ins_trusted_at_creation",
+    "an unknown identity typed with its INS matricule is created récupérée on the typed INS, not provisoire (case 7)",
+    breaks=["INS.10"],
+)
 
 QUALIFICATION_WITHOUT_TRUST_CLAUSE = faults.register(
     "qualification_without_trust_clause",
@@ -144,9 +149,12 @@ def create_patient(
     if mode not in ("saisie", "flux"):
         raise ValueError(f"mode {mode!r}: saisie or flux")
     status = IdentityStatus(status)
-    if mode == "saisie" and status is not IdentityStatus.PROVISOIRE:
+    trusted = mode == "saisie" and bool(ins_matricule) and faults.active("typed_ins_trusted_at_creation")
+    if trusted:
+        status = IdentityStatus.RECUPEREE
+    elif mode == "saisie" and status is not IdentityStatus.PROVISOIRE:
         raise IdentityRuleError("an identity typed by hand is created provisoire (2.3.2.2 cas 7)")
-    if status is IdentityStatus.RECUPEREE:
+    if status is IdentityStatus.RECUPEREE and not trusted:
         raise IdentityRuleError("récupérée is reached through INSi, never at creation")
     if justificatif is not None:
         check_justificatif(justificatif, mode, received_status)
