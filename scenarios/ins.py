@@ -210,8 +210,9 @@ def rniv_transitions(ctx: ScenarioContext) -> None:
     pid = patient["patient_id"]
     steps = [("création", patient["identity_status"])]
     ctx.check(patient["identity_status"] == "provisoire", f"created {patient['identity_status']}")
+    _enter_ins(ctx, pid, DUPONT_INS)  # the INS read from the carte Vitale: only the RNIV stands in the way
     refusal = ctx.refused(_status, ctx, pid, "qualifiee", justificatif="passeport", reason="directement")
-    steps.append(("provisoire → qualifiée (refusée)", refusal))
+    steps.append(("provisoire → qualifiée, INS saisi (refusée)", refusal))
     validee = _status(ctx, pid, "validee", justificatif="passeport", reason="passeport présenté")
     steps.append(("validation sur passeport", validee["identity_status"]))
     qualified = ctx.dcc.call("identity_insi", patient_id=pid, author=USER)

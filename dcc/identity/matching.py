@@ -52,7 +52,7 @@ faults.register(
 faults.register(
     "received_created_provisoire",
     "an identity received by flow and absent (or not kept) is created provisoire whatever its received status",
-    breaks=["INS/RAP.04"],
+    breaks=["INS/RAP.04", "INS.06"],  # a received qualifiée identity never gets its « Tiers de confiance »
 )
 faults.register(
     "no_trust_clause_ignored",

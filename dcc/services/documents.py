@@ -38,7 +38,14 @@ EDITABLE_WHEN_VALIDATED = faults.register(
 CARE_BLOCKED_WITHOUT_QUALIFIED_IDENTITY = faults.register(
     "care_blocked_without_qualified_identity",
     "an FRCP or PPS cannot be validated while the patient's identity is not qualifiée",
-    ["INS.07"],
+    # care for patients with a non-qualified identity stops wherever a scenario validates their documents
+    [
+        "INS.07",
+        *("CDA.05", "CDA.06"),
+        *("DOC.01", "DOC.02", "DOC.03", "DOC.05", "DOC.08", "DOC.09"),
+        *("PRES.02", "PRES.04"),
+        *("REPR.01", "REPR.02", "REPR.05", "REPR.06", "REPR.07"),
+    ],
 )
 PPS_FROM_UNVALIDATED = faults.register(
     "pps_from_unvalidated_frcp", "a PPS is created from an FRCP that is not validated", ["DOC.05"]

@@ -40,7 +40,8 @@ faults.register(
 faults.register(
     "typed_ins_trusted_at_creation",
     "an unknown identity typed with its INS matricule is created récupérée on the typed INS, not provisoire (case 7)",
-    breaks=["INS.10"],
+    # every scenario that types an INS for a new patient sees it: INS.10, and the typed INS waiting for INSi
+    breaks=["INS.10", "AUTH.04", "AUTH.05", "INS.09", "PSC.05"],
 )
 
 QUALIFICATION_WITHOUT_TRUST_CLAUSE = faults.register(

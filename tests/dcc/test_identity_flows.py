@@ -435,3 +435,44 @@ def test_fault_ins_key_not_checked(session):
         True,
         str(patient.id),
     )
+
+
+def test_fault_rniv_transition_unchecked(session):
+    patient = create_patient(session, SAME, "op", ins_matricule=INS, ins_oid=OID)
+    with pytest.raises(IdentityRuleError, match="not allowed"):
+        change_status(session, patient, Q, "op", "direct", justificatif="passeport")
+    with faults.enabled("rniv_transition_unchecked"):
+        change_status(session, patient, Q, "op", "direct", justificatif="passeport")
+    assert (patient.identity_status, patient.ins_matricule) == ("qualifiee", INS)
+
+
+def test_fault_insi_result_partly_traced(session):
+    first, second = local(session, P), local(session, P)
+    start = mark(session)
+    qualify_with_insi(session, first, "op", FakeInsi())
+    with faults.enabled("insi_result_partly_traced"):
+        qualify_with_insi(session, second, "op", FakeInsi())
+    whole, partial = since(session, start, "identity.insi_result")
+    assert (whole["code"], whole["matricule"], whole["oid"]) == ("00", MARTIN.matricule, MARTIN.oid)
+    assert partial["code"] == "00" and not {"matricule", "oid", "traits"} & set(partial)
+
+
+def test_fault_typed_ins_trusted_at_creation(session):
+    assert create_patient(session, SAME, "op", ins_matricule=INS, ins_oid=OID).identity_status == "provisoire"
+    with faults.enabled("typed_ins_trusted_at_creation"):
+        patient = create_patient(session, CLOSE, "op", ins_matricule=INS, ins_oid=OID)
+    assert (patient.identity_status, patient.ins_matricule) == ("recuperee", INS)
+
+
+def test_fault_care_blocked_without_qualified_identity(session):
+    def validated(patient):
+        frcp = documents.create_frcp(session, patient, "op")
+        documents.set_status(session, frcp, "complete", "op")
+        return documents.set_status(session, frcp, "valide", "op")
+
+    assert validated(local(session, P)).status == "valide"
+    with faults.enabled("care_blocked_without_qualified_identity"):
+        with pytest.raises(documents.DocumentRuleError) as refused:
+            validated(local(session, P, CLOSE))
+        assert validated(local(session, Q)).status == "valide"
+    assert refused.value.reason == "identity_not_qualified"

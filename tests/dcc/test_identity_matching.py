@@ -285,3 +285,26 @@ def test_fault_received_validee_not_raised():
     with faults.enabled("received_validee_not_raised"):
         assert decide(flux(V, CLOSE, "passeport"), [local(P)], True, LOCAL_ID).raises == ()
         assert decide(flux(V, CLOSE, "passeport"), [local(R)], True, LOCAL_ID).raises == ()
+
+
+def test_fault_received_identical_not_inherited():
+    assert decide(flux(Q), [local(V)], True).insi is True
+    with faults.enabled("received_identical_not_inherited"):
+        decision = decide(flux(Q), [local(V)], True)
+        raised = decide(flux(V, SAME, "passeport"), [local(P)], True)
+    assert (decision.case, decision.action, decision.insi, decision.raises) == ("1a", "keep", False, ())
+    assert (raised.case, raised.raises) == ("1b", ())
+
+
+def test_fault_received_created_provisoire():
+    assert decide(flux(Q), [], True).create_status is Q
+    with faults.enabled("received_created_provisoire"):
+        decision = decide(flux(Q), [], True)
+    assert (decision.case, decision.create_status) == ("4a", P)
+
+
+def test_fault_no_trust_clause_ignored():
+    assert decide(flux(V, SAME, "passeport"), [], False).case == "8b"
+    with faults.enabled("no_trust_clause_ignored"):
+        decision = decide(flux(V, SAME, "passeport"), [], False)
+    assert (decision.case, decision.create_status) == ("4b", V)
