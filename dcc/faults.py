@@ -67,6 +67,12 @@ def active(name: str) -> bool:
     return name in (enabled if enabled is not None else _from_environment())
 
 
+def current() -> frozenset[str]:
+    """The faults switched on for the current context (for a cache whose content a fault may change)."""
+    enabled = _enabled.get()
+    return enabled if enabled is not None else _from_environment()
+
+
 @contextmanager
 def enabled(*names: str) -> Iterator[None]:
     """Switches exactly ``names`` on for the current context (thread or task); unknown names are refused."""

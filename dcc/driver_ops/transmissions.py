@@ -139,8 +139,27 @@ def list_transmissions(session: Session, document_id: str) -> dict[str, Any]:
                 "recipient": job.recipient,
                 "format": job.format,
                 "state": job.state,
+                "last_error": job.last_error,  # an error acknowledgement (MDN 90x) shows here (MSS/PRO.02)
                 "external_id": job.external_id,
                 "attempts": [{"attempt": a.attempt, "result": a.result, "error": a.error} for a in attempts],
             }
         )
     return {"document_id": identifiers.document_id(document), "transmissions": out}
+
+
+@operation("receive_mail", "POST", "/driver/mailbox/messages", transactional=False)
+def receive_mail(sessions: sessionmaker[Session], raw_base64: str, sender: str = "") -> dict[str, Any]:
+    """A mail the MSSanté operator delivers to this DCC's BAL applicative (what the inbound SMTP does in
+    production): an acknowledgement (DSN, MDN, error MDN) is recorded against its transmission, an FRCP from
+    another DCC goes to the exchange. Answers the SMTP reply the inbound server would give."""
+    import base64
+    import binascii
+
+    from dcc.transmissions.exchange import receive_document
+    from dcc.transmissions.inbound import handle_mail
+
+    try:
+        raw = base64.b64decode(raw_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise documents.DocumentRuleError("invalid_mail", "raw_base64: not base64") from None
+    return {"reply": handle_mail(sessions, raw, sender, receive_document)}

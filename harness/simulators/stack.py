@@ -119,6 +119,10 @@ class Stack:
             "annuaire" in self.running
         ):  # the FHIR API wants an ESANTE-API-KEY header; any value unless configured
             out["annuaire_api_key"] = self.running["annuaire"].api_key or "recette-dcc"
+        if (
+            "dmp" in self.running
+        ):  # the acting professional's PSC trust-space token the DCC presents to the DMP
+            out["dmp_token"] = self._dmp_token()
         if "peer_dcc" in self.running:
             out["peer_dcc_bal"] = self.running["peer_dcc"].address
         if "dpi" in self.running:
@@ -136,12 +140,30 @@ class Stack:
             out["psc_client_secret"] = str(client.get("secret", ""))
         return out
 
+    def _dmp_token(self) -> str:
+        """A token of the PSC simulator's first practitioner (signed by it when it runs; the DMP simulator of a
+        stack reads it unverified otherwise), valid for the session."""
+        import time
+
+        import jwt
+
+        claims = {
+            "sub": "f:810001234567",
+            "SubjectNameID": "810001234567",
+            "token_use": "psc_trust_space",
+            "exp": int(time.time()) + 12 * 3600,
+        }
+        if "psc" in self.running:
+            return str(self.running["psc"].sign(claims))
+        return jwt.encode(claims, "recette-dcc-dmp-token-unverified", algorithm="HS256")
+
 
 # The environment variables a DCC reads to find each simulator: the reference DCC reads exactly these, and
 # ``simulators up`` prints them for an editor to paste into their DCC's configuration.
 ENVIRONMENT = {
     "insi": "DCC_INSI_URL",
     "dmp": "DCC_DMP_URL",
+    "dmp_token": "DCC_DMP_TOKEN",
     "mss_smtp": "DCC_MSS_SMTP",
     "psc_issuer": "DCC_PSC_URL",
     "annuaire_fhir": "DCC_ANNUAIRE_URL",
@@ -156,8 +178,20 @@ ENVIRONMENT = {
 }
 
 
+# Outbox timings for a recette run: a transmission that failed against a simulator (TRANS.04/05 inject the
+# failure) is retried within the scenario's bounded wait, not after the production backoff of seconds to an hour.
+RECETTE_OUTBOX = {
+    "DCC_OUTBOX_BACKOFF_S": "0.05",
+    "DCC_OUTBOX_BACKOFF_MAX_S": "0.2",
+    "DCC_OUTBOX_IN_DOUBT_S": "0.2",
+}
+
+
 def environment(endpoints: dict[str, str]) -> dict[str, str]:
-    return {ENVIRONMENT[k]: v for k, v in endpoints.items() if k in ENVIRONMENT}
+    found = {ENVIRONMENT[k]: v for k, v in endpoints.items() if k in ENVIRONMENT}
+    if "mss_smtp" in endpoints or "dmp" in endpoints:
+        found.update(RECETTE_OUTBOX)
+    return found
 
 
 def config_snippet(endpoints: dict[str, str]) -> str:

@@ -95,6 +95,11 @@ class _Controller(Controller):
         super()._trigger_server()
 
 
+def _ack_request(message: Any) -> dict[str, str]:
+    value = message.get("Disposition-Notification-To")
+    return {"Disposition-Notification-To": str(value)} if value else {}
+
+
 class _Handler:
     def __init__(self, simulator: MssSimulator) -> None:
         self.sim = simulator
@@ -277,7 +282,6 @@ class MssSimulator(Simulator):
                     "mailbox_types": [str(t) for t in types],
                     "subject": None,
                     "headers": {},
-                    "patient_ins": None,
                     "xdm": None,
                     "accepted": False,
                     "error": refused.reply,
@@ -294,8 +298,10 @@ class MssSimulator(Simulator):
             "from": sender,
             "to": recipients,
             "subject": analysis.subject,
-            "headers": dict(sorted(analysis.mss_headers.items())),
-            "patient_ins": analysis.patient_ins,
+            # the X-MSS-* headers, and the request of a processing acknowledgement (MSS/PRO.02)
+            "headers": dict(sorted({**analysis.mss_headers, **_ack_request(analysis.message)}.items())),
+            # present only when the mail carries an INS (CDA recordTarget or X-MSS-INS): rules test ``exists``
+            **({"patient_ins": analysis.patient_ins} if analysis.patient_ins else {}),
             "xdm": None if analysis.xdm is None else {"documents": analysis.documents},
             "accepted": True,
             "error": analysis.error,
