@@ -31,8 +31,10 @@ class CdaPackager:
         if document_id is not None:  # a DMP replacement carries a new id for the same set
             root, _, extension = document_id.rpartition("^")
             data = replace(data, id_root=root or data.id_root, id_extension=extension)
-        pdf = render(data)
-        data = replace(data, pdf=pdf)
+        # the PDF (the slow part) only when a part carries it: an FRCP's plain N3 does not
+        needs_pdf = any(p != "n3" for p in parts) or document.kind == "PPS"
+        pdf = render(data) if needs_pdf else b""
+        data = replace(data, pdf=pdf or None)
         files = []
         for part in sorted(parts, key=ORDER.__getitem__):
             if part == "pdf":

@@ -119,6 +119,13 @@ class Stack:
             "annuaire" in self.running
         ):  # the FHIR API wants an ESANTE-API-KEY header; any value unless configured
             out["annuaire_api_key"] = self.running["annuaire"].api_key or "recette-dcc"
+        if "dmp" in self.running:
+            # the DCC's access token at the DMP when no professional's trust-space token is at hand (the DMP
+            # simulator reads an unverified JWT when it is not given the PSC simulator to verify with)
+            out["dmp_token"] = DMP_TEST_TOKEN
+        if self.running:
+            # retries of the outbox a scenario can wait for (the default backoff is seconds)
+            out["outbox_backoff_s"] = "0.05"
         if "peer_dcc" in self.running:
             out["peer_dcc_bal"] = self.running["peer_dcc"].address
         if "dpi" in self.running:
@@ -137,6 +144,13 @@ class Stack:
         return out
 
 
+# A test JWT (HS256, key « dcc-recette-test-key-not-a-secret-32b », public): who the DMP records as acting (SubjectNameID).
+DMP_TEST_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJkY2MtcmVjZXR0ZSIsIlN1YmplY3ROYW1lSUQiOiI4MTAwMDAwMDAwMDEifQ"
+    ".3UvrGRqVGFZXqD23GdfKdjsnDLZzHiUIvWrb1c0Q5iA"
+)
+
+
 # The environment variables a DCC reads to find each simulator: the reference DCC reads exactly these, and
 # ``simulators up`` prints them for an editor to paste into their DCC's configuration.
 ENVIRONMENT = {
@@ -147,6 +161,8 @@ ENVIRONMENT = {
     "annuaire_fhir": "DCC_ANNUAIRE_URL",
     "annuaire_api_key": "DCC_ANNUAIRE_API_KEY",
     "peer_dcc_bal": "DCC_PEER_DCC_BAL",
+    "dmp_token": "DCC_DMP_TOKEN",
+    "outbox_backoff_s": "DCC_OUTBOX_BACKOFF_S",
     "dpi_gateway_bal": "DCC_DPI_GATEWAY_BAL",
     "psc_client_id": "DCC_PSC_CLIENT_ID",
     "psc_client_secret": "DCC_PSC_CLIENT_SECRET",
