@@ -4,6 +4,9 @@ SQLite file under the user's data directory, so that it runs with no set-up."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -18,10 +21,25 @@ def database_url() -> str:
     return f"sqlite:///{directory / 'dcc.sqlite3'}"
 
 
+_OID_OVERRIDE: ContextVar[str | None] = ContextVar("dcc_oid_override", default=None)
+
+
 def dcc_oid() -> str:
     """The OID root of this DCC's identifiers (documents, RCP, custodian). A region sets its own registered OID in
     ``DCC_OID``; the default is under the test branch 1.2.250.1.999 so it never collides with a real one."""
-    return os.environ.get("DCC_OID", "1.2.250.1.999.1").strip()
+    return _OID_OVERRIDE.get() or os.environ.get("DCC_OID", "1.2.250.1.999.1").strip()
+
+
+@contextmanager
+def oid_override(oid: str | None) -> Iterator[None]:
+    """Within the block (this thread / context only), ``dcc_oid()`` is ``oid``: the in-process reference target
+    gives each scenario's database its own OID, as each would be a distinct DCC instance, so that the document
+    ids two scenarios' databases both number from 1 never collide in a national service shared by the run."""
+    token = _OID_OVERRIDE.set(oid)
+    try:
+        yield
+    finally:
+        _OID_OVERRIDE.reset(token)
 
 
 def custodian() -> tuple[str, str]:

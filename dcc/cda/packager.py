@@ -5,43 +5,17 @@ once per package and shared by the parts, so every file of one message shows the
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
-from dcc import faults
 from dcc.cda.builder import CdaBuildError, build
 from dcc.cda.fromdb import from_document
 from dcc.db.models import Document
+from dcc.render.pdf import render
 from dcc.transmissions.packaging import PackagedFile, PackagingError
 
 ORDER = {"n3": 0, "n3pdf": 0, "n1": 1, "pdf": 2}
-PDF_CACHE_SIZE = 32
-
-_pdf_cache: OrderedDict[str, bytes] = OrderedDict()
-_pdf_lock = threading.Lock()
-
-
-def _pdf(data: object) -> bytes:
-    """The PDF of a document's data, rendered once: a validated document goes to several recipients (each
-    professional, the PDC, the patient), and rendering is the slow part of a delivery (about a second). The key is
-    the whole data the PDF is made of plus the faults in force, so a changed document is rendered again."""
-    from dcc.render.pdf import render
-
-    key = hashlib.sha256(repr((data, sorted(faults.current()))).encode()).hexdigest()
-    with _pdf_lock:
-        if key in _pdf_cache:
-            _pdf_cache.move_to_end(key)
-            return _pdf_cache[key]
-    pdf = render(data)  # type: ignore[arg-type]
-    with _pdf_lock:
-        _pdf_cache[key] = pdf
-        while len(_pdf_cache) > PDF_CACHE_SIZE:
-            _pdf_cache.popitem(last=False)
-    return pdf
 
 
 class CdaPackager:
@@ -56,7 +30,9 @@ class CdaPackager:
         if document_id is not None:  # a DMP replacement carries a new id for the same set
             root, _, extension = document_id.rpartition("^")
             data = replace(data, id_root=root or data.id_root, id_extension=extension)
-        pdf = _pdf(data)
+        # the PDF (the slow part) only when a part carries it: an FRCP's plain N3 does not
+        needs_pdf = any(p != "n3" for p in parts) or document.kind == "PPS"
+        pdf = render(data) if needs_pdf else None  # rendered once per identical page (dcc.render.pdf)
         data = replace(data, pdf=pdf)
         files = []
         for part in sorted(parts, key=ORDER.__getitem__):

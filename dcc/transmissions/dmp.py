@@ -64,6 +64,9 @@ GET_DOCUMENTS = "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4"
 APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
 INVISIBLE_PATIENT = "INVISIBLE_PATIENT"
+# Ségur documents whose data an FRCP or PPS is offered (REPR.08: médecin traitant, comorbidités, antécédents):
+# the VSM (volet de synthèse médicale, LOINC 60591-5)
+SEGUR_TYPE_CODES = frozenset({"60591-5"})
 TRANSIENT_CODES = {"XDSRegistryBusy", "XDSRepositoryBusy", "XDSRegistryOutOfResources"}
 ALREADY_THERE = "XDSDuplicateUniqueIdInRegistry"
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -530,7 +533,7 @@ def consult(
             entries = [
                 e
                 for e in client.find_documents(patient_xds_id(patient))
-                if e.type_code in TYPE_CODES.values()
+                if e.type_code in TYPE_CODES.values() or e.type_code in SEGUR_TYPE_CODES
             ]
             contents = client.retrieve([e.unique_id for e in entries]) if entries else {}
             now = datetime.now(UTC)

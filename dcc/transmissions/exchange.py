@@ -76,6 +76,8 @@ class Header:
     given: str | None
     sex: str | None
     birth: str | None  # YYYY-MM-DD
+    author_rpps: str | None = None  # the author's RPPS (its national id 8+RPPS), kept by the integrated copy
+    rcp: dict[str, str] | None = None  # the RCP the FRCP is for (encompassingEncounter ids), kept likewise
 
 
 def _ii(element: etree._Element | None) -> str | None:
@@ -133,7 +135,35 @@ def read_header(content: bytes) -> Header:
             doc.xpath(f"string({person}/cda:administrativeGenderCode/@code)", namespaces=NS)
         ),
         birth=f"{birth[:4]}-{birth[4:6]}-{birth[6:8]}" if len(birth) >= 8 else None,
+        author_rpps=_author_rpps(doc),
+        rcp=_rcp(doc),
     )
+
+
+RCP_ID_ROOTS = {
+    "1.2.250.1.161.1.20.1.1": "rrc_id",
+    "1.2.250.1.161.1.20.2.1": "gestionnaire_id",
+    "1.2.250.1.161.1.20.3.1": "rcp_id",
+}
+
+
+def _rcp(doc: etree._Element) -> dict[str, str] | None:
+    """The RCP's national ids (RRC, RCP manager, RCP) from ``componentOf/encompassingEncounter/id``."""
+    found = {
+        RCP_ID_ROOTS[ident.get("root")]: ident.get("extension") or ""
+        for ident in doc.xpath("cda:componentOf/cda:encompassingEncounter/cda:id", namespaces=NS)
+        if ident.get("root") in RCP_ID_ROOTS
+    }
+    return found or None
+
+
+def _author_rpps(doc: etree._Element) -> str | None:
+    """The RPPS of the document's author (``author/assignedAuthor/id`` under the national PS id root, 8+RPPS)."""
+    for ident in doc.xpath("cda:author/cda:assignedAuthor/cda:id", namespaces=NS):
+        extension = ident.get("extension") or ""
+        if ident.get("root") == "1.2.250.1.71.4.2.1" and extension.startswith("8") and len(extension) == 12:
+            return extension[1:]
+    return None
 
 
 def cda_documents(message: EmailMessage) -> list[bytes]:
@@ -381,10 +411,12 @@ def _integrate_new(session: Session, header: Header, sender: str) -> Document:
             "peer_document_id": header.document_id,
             "peer_return": sender,
             "custodian_before": header.custodian,
+            **({"rcp": header.rcp} if header.rcp else {}),
         },
         rgpd_text_1=rgpd.texts(None)[0],
         created_at=datetime.now(UTC),
         created_by=f"peer:{sender}",
+        author_rpps=header.author_rpps,
     )
     return documents._created(session, document, f"peer:{sender}", {"received_from": sender})
 

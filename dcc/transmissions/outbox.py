@@ -196,6 +196,10 @@ def validate_and_route(
     validated document: professionals, PDC, DMP, the patient (PPS), the DPI gateway, and the DCC an FRCP came
     from (``peer_dcc``). A refused validation raises before anything is queued."""
     config = config or TransmissionConfig.from_environment()
+    if not peer_dcc and document.content.get("peer_return"):
+        from dcc.transmissions.exchange import return_recipients
+
+        peer_dcc = return_recipients(document)  # an FRCP another DCC sent goes back to it once validated
     context = context_for(session, document, config, professionals, peer_dcc, status=documents.VALIDE)
     routes = routing.route(context)
     documents.set_status(

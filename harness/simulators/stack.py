@@ -123,6 +123,9 @@ class Stack:
             "dmp" in self.running
         ):  # the acting professional's PSC trust-space token the DCC presents to the DMP
             out["dmp_token"] = self._dmp_token()
+        if self.running:
+            # retries of the outbox a scenario can wait for (the default backoff is seconds)
+            out["outbox_backoff_s"] = "0.05"
         if "peer_dcc" in self.running:
             out["peer_dcc_bal"] = self.running["peer_dcc"].address
         if "dpi" in self.running:
@@ -169,6 +172,7 @@ ENVIRONMENT = {
     "annuaire_fhir": "DCC_ANNUAIRE_URL",
     "annuaire_api_key": "DCC_ANNUAIRE_API_KEY",
     "peer_dcc_bal": "DCC_PEER_DCC_BAL",
+    "outbox_backoff_s": "DCC_OUTBOX_BACKOFF_S",
     "dpi_gateway_bal": "DCC_DPI_GATEWAY_BAL",
     "psc_client_id": "DCC_PSC_CLIENT_ID",
     "psc_client_secret": "DCC_PSC_CLIENT_SECRET",

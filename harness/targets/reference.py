@@ -5,7 +5,9 @@ every call."""
 from __future__ import annotations
 
 import functools
+import itertools
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 import dcc
 from dcc import faults as dcc_faults
+from dcc import settings as dcc_settings
 from dcc.db import make_engine, make_session_factory, migrate
 from dcc.driver import Driver, load_operations
 from dcc.driver import NotFound as DriverNotFound
@@ -21,8 +24,9 @@ from harness.targets.base import NotFound, Refused, Target, TargetError, TargetS
 
 
 class ReferenceSession(TargetSession):
-    def __init__(self, scope: str, path: Path, faults: tuple[str, ...]) -> None:
+    def __init__(self, scope: str, path: Path, faults: tuple[str, ...], oid: str | None = None) -> None:
         self.scope = scope
+        self.oid = oid
         self._engine = make_engine(f"sqlite:///{path}")
         self._driver = Driver(make_session_factory(self._engine))
         self._faults = faults
@@ -34,7 +38,11 @@ class ReferenceSession(TargetSession):
             if operation not in load_operations():
                 raise TargetError(f"the reference DCC has no test-driver operation {operation!r}")
             function = functools.partial(self._driver.call, operation)
-        with dcc_faults.enabled(*self._faults), dcc_faults.recording(self.probes):
+        with (
+            dcc_faults.enabled(*self._faults),
+            dcc_faults.recording(self.probes),
+            dcc_settings.oid_override(self.oid),
+        ):
             try:
                 return function(**arguments)
             except DriverRefused as refused:
@@ -43,7 +51,8 @@ class ReferenceSession(TargetSession):
                 raise NotFound(str(missing)) from None
 
     def events(self) -> list[dict[str, Any]]:
-        return self._driver.events()
+        with dcc_settings.oid_override(self.oid):
+            return self._driver.events()
 
     def close(self) -> None:
         self._engine.dispose()
@@ -76,6 +85,10 @@ class ReferenceTarget(Target):
         else:
             migrate(f"sqlite:///{self._template}")
         self._sessions: list[ReferenceSession] = []
+        # each scenario's database is a DCC instance of its own: its own OID (document ids are unique in the
+        # national services the run shares: the DMP registry keeps every uniqueId of the run)
+        self._run_arc = secrets.randbelow(10**9)
+        self._numbers = itertools.count(1)
         self._saved_environment: dict[str, str | None] = {}
 
     @property
@@ -107,7 +120,9 @@ class ReferenceTarget(Target):
     def session(self, scope: str) -> ReferenceSession:
         path = self._dir / f"{scope.replace('/', '_')}.sqlite3"
         shutil.copyfile(self._template, path)
-        session = ReferenceSession(scope, path, self.faults)
+        base = os.environ.get("DCC_OID", "").strip() or "1.2.250.1.999.1"
+        oid = f"{base}.{self._run_arc}.{next(self._numbers)}"
+        session = ReferenceSession(scope, path, self.faults, oid)
         self._sessions.append(session)
         return session
 

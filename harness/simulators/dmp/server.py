@@ -74,6 +74,35 @@ class DmpSimulator(HttpSimulator):
         except jwt.PyJWTError:
             return None
 
+    def add_patient(self, ins: str, opposition: bool = False, consent: bool = True) -> None:
+        """A test patient of the DMP (a scenario « dépose dans le DMP de test » for its own patient, so that what
+        other scenarios of the run filed for a shared INS does not change what this one sees)."""
+        self.patients[str(ins)] = {"opposition": opposition, "consent": consent}
+
+    def seed(
+        self,
+        ins: str,
+        type_code: str,
+        content: bytes,
+        format_code: str = "",
+        ins_oid: str = "1.2.250.1.213.1.4.10",
+    ) -> xds.Entry:
+        """A document already in the patient's DMP (filed by another system): no ITI-41 of the DCC, no event."""
+        self.add_patient(ins, **{k: v for k, v in self.patients.get(ins, {}).items()})
+        entry = xds.Entry(
+            entry_id=f"urn:uuid:{uuid.uuid4()}",
+            unique_id=f"1.2.250.1.999.9^{uuid.uuid4().hex}",
+            patient_id=f"{ins}^^^&{ins_oid}&ISO",
+            type_code=type_code,
+            class_code="",
+            format_code=format_code,
+            confidentiality_codes=["N"],
+            mime_type="text/xml",
+            content=content,
+        )
+        self.entries.append(entry)
+        return entry
+
     def approved(self, ins: str, type_code: str) -> list[xds.Entry]:
         return [
             e for e in self.entries if e.ins == ins and e.type_code == type_code and e.status == "Approved"

@@ -88,6 +88,9 @@ def _external(element, scheme: str) -> str:
     return ""
 
 
+PDF_COPY_SECTION = "1.2.250.1.213.1.1.2.243"
+
+
 def inspect_cda(content: bytes) -> dict[str, object]:
     """setId, status section and number of attached documents, read from the CDA itself (what the DMP holds)."""
     try:
@@ -98,11 +101,20 @@ def inspect_cda(content: bytes) -> dict[str, object]:
     status = root.xpath(
         "string(//hl7:section[hl7:templateId/@root='1.2.250.1.213.1.1.2.35']//hl7:value/@code)", namespaces=NS
     )
+    # attached documents, not counting the document's own PDF copy (section FR-Document-PDF-copie, 2.3.6)
     attached = int(
-        root.xpath("count(//hl7:organizer[hl7:templateId/@root='1.2.250.1.213.1.1.3.18'])", namespaces=NS)
+        root.xpath(
+            "count(//hl7:organizer[hl7:templateId/@root='1.2.250.1.213.1.1.3.18']"
+            f"[not(ancestor::hl7:section[hl7:templateId/@root='{PDF_COPY_SECTION}'])])",
+            namespaces=NS,
+        )
+    )
+    set_root, set_extension = (
+        (set_id.get("root"), set_id.get("extension")) if set_id is not None else (None, None)
     )
     return {
-        "set_id": f"{set_id.get('root')}^{set_id.get('extension', '')}" if set_id is not None else None,
+        # an II without extension is its root alone (as the CDA wrote it), else root^extension
+        "set_id": None if set_root is None else f"{set_root}^{set_extension}" if set_extension else set_root,
         "document_status": STATUS_CODES.get(status),
         "attachments": attached,
     }

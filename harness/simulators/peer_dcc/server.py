@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 
 from harness.simulators.base import HttpSimulator
 from harness.simulators.faults import FaultMode
-from harness.simulators.mss.cda import CdaError
+from harness.simulators.mss.cda import CdaError, parse, read_header
 from harness.simulators.peer_dcc.frcp import validate_frcp
 from harness.simulators.xdm import XdmInput, build_xdm
 
@@ -132,6 +132,23 @@ class PeerDccSimulator(HttpSimulator):
             )
             return
         for document in documents:
+            returned = self._validated_return(document.content)
+            if returned is not None:  # an FRCP this region sent, validated by the source DCC (§2.1.4, ECH.04)
+                record = {
+                    "document_id": returned.document_id,
+                    "set_id": returned.set_id,
+                    "version": returned.version,
+                    "status": returned.status,
+                    "patient_ins": returned.ins,
+                }
+                self.received.append({**record, "accepted": True})
+                self.evidence.emit(
+                    SOURCE,
+                    "peer.frcp_received",
+                    {**record, "accepted": True, "error": None, "from": delivered.sender},
+                    artifacts=delivered.artifacts,
+                )
+                continue
             try:
                 validated, before, after = validate_frcp(
                     document.content, custodian_finess=self.finess, custodian_name=self.organization
@@ -168,6 +185,63 @@ class PeerDccSimulator(HttpSimulator):
                 artifacts=delivered.artifacts,
             )
             self._return(validated, after, delivered.sender, analysis, before.version)
+
+    @staticmethod
+    def _validated_return(content: bytes) -> Any:
+        """The header of an FRCP « validé » (what comes back from the DCC an FRCP was sent to), else None."""
+        try:
+            header = read_header(parse(content))
+        except CdaError:
+            return None
+        return header if header.type_code == "34794-8" and header.status == "valide" else None
+
+    def send_frcp(
+        self, cda: bytes, to: str, ins: str | None = None, headers: dict[str, str] | None = None
+    ) -> str:
+        """This region's DCC sends an FRCP « complétée » to another DCC's BAL applicative (the first half of
+        §2.1.4 seen from the other side, ECH.04/ECH.05): an XDM zip by MSSanté through ``smtp_relay`` (by default the
+        MSS simulator). Returns the Message-ID."""
+        header = read_header(parse(cda))
+        patient_id = f"{header.ins}^^^&{header.ins_oid}&ISO" if header.ins else ""
+        xdm = build_xdm(
+            [XdmInput(cda, unique_id=header.document_id or "", patient_id=patient_id, title="Fiche RCP")]
+        )
+        message = EmailMessage()
+        message["From"] = self.address
+        message["To"] = to
+        message["Date"] = formatdate(usegmt=True)
+        message_id = make_msgid(domain="dcc-pair.mssante.fr")
+        message["Message-ID"] = message_id
+        message["Subject"] = "XDM/1.0/DDM+Fiche RCP complétée"
+        message["Disposition-Notification-To"] = self.address
+        if ins or header.ins:
+            message["X-MSS-INS"] = ins or header.ins or ""
+        for key, value in (headers or {}).items():
+            message[key] = value
+        message.set_content("Fiche RCP complétée pour la RCP de votre région (§2.1.4).\r\n")
+        message.add_attachment(xdm, maintype="application", subtype="zip", filename="IHE_XDM.zip")
+        raw = message.as_bytes(policy=SMTP_POLICY)
+        artifacts = (self.evidence.store(SOURCE, "frcp-sent.eml", raw),)
+        relay = self.smtp_relay or (f"{self.mss.host}:{self.mss.port}" if self.mss is not None else None)
+        if relay is None:
+            raise RuntimeError("peer-dcc: no smtp_relay to send through")
+        host, _, port = relay.removeprefix("smtp://").rpartition(":")
+        with smtplib.SMTP(host, int(port), timeout=10) as client:
+            client.sendmail(self.address, [to], raw)
+        self.evidence.emit(
+            SOURCE,
+            "peer.frcp_sent",
+            {
+                "document_id": header.document_id,
+                "set_id": header.set_id,
+                "version": header.version,
+                "status": header.status,
+                "to": to,
+                "message_id": message_id,
+            },
+            artifacts=artifacts,
+        )
+        return message_id
 
     def _return(
         self, cda: bytes, header: Any, sender: str, analysis: Any, previous_version: int | None
