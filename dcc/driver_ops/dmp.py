@@ -12,8 +12,6 @@ by another DCC, or the validated FRCP it returns (2.1.4).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from lxml import etree
@@ -22,7 +20,7 @@ from sqlalchemy.orm import Session
 from dcc import events, faults, identifiers
 from dcc.driver import Driver, operation
 from dcc.services import documents, reuse
-from dcc.transmissions import acks, exchange, outbox, routing
+from dcc.transmissions import outbox, routing
 
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
 KINDS = {"34794-8": "FRCP", "18776-5": "PPS", "60591-5": "VSM"}
@@ -91,24 +89,6 @@ def open_document(session: Session, document_id: str, author: str) -> dict[str, 
         if not cached and source == "dmp_cache":
             reuse.propose(session, document, "DMP", "", source, {})  # the local copy was read: nothing kept
     return {**documents.describe(session, document), "dmp_consent": consent, "offered": offered}
-
-
-@operation("receive_mail", "POST", "/driver/mail/inbound")
-def receive_mail(session: Session, raw_base64: str, sender: str) -> dict[str, Any]:
-    """A mail delivered to this DCC's BAL applicative (base64 of its RFC 5322 source): an acknowledgement is
-    recorded, a document mail integrated or refused with an error MDN (2.1.4)."""
-    try:
-        raw = base64.b64decode(raw_base64, validate=True)
-    except (binascii.Error, ValueError):
-        raise documents.DocumentRuleError("bad_base64", "raw_base64: not base64") from None
-    try:
-        recorded = acks.record(session, raw)
-    except acks.AckError as error:
-        raise documents.DocumentRuleError("bad_ack", f"acknowledgement refused: {error}") from None
-    if recorded:
-        return {"kind": "ack", "recorded": len(recorded)}
-    exchange.receive_document(session, raw, sender)
-    return {"kind": "document"}
 
 
 @operation("cancel_transmission", "POST", "/driver/transmissions/{transmission_id}/cancellation")
