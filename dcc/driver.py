@@ -385,6 +385,9 @@ class Driver:
     def new_version(self, document_id: str, author: str) -> dict[str, Any]:
         def operation(session: Session) -> dict[str, Any]:
             proposal = reuse.new_version(session, self._document(session, document_id), author)
+            from dcc.transmissions.outbox import version_created
+
+            version_created(session, proposal.document, author)
             return _with_proposal(session, proposal)
 
         return self._run(

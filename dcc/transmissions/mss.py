@@ -33,11 +33,28 @@ FAULT_NO_MDN = faults.register(
     breaks=["MSS/PRO.02"],
 )
 
+FAULT_NO_FIN = faults.register(
+    "patient_message_without_fin",
+    "the message to the patient's MSS citoyenne mailbox lacks X-MSS-MES: FIN (the patient seems able to answer)",
+    breaks=["MSS/CIT.02"],
+)
+FAULT_SUBJECT = faults.register(
+    "subject_without_birth_date",
+    "the subject names the document and the patient but not the birth date",
+    breaks=["MSS/CDA.03"],
+)
+FAULT_NO_CODECDA = faults.register(
+    "no_x_mss_codecda",
+    "MSS messages are sent without X-MSS-CODECDA (the type of the document)",
+    breaks=["MSS/CDA.04"],
+)
+
 
 def subject(document: Document, patient: Patient) -> str:
     year, month, day = patient.date_naissance.split("-")
     first = (patient.prenoms.split() or [""])[0]
-    return f"XDM/1.0/DDM+{LABELS[document.kind]} {patient.nom_naissance.upper()} {first} {day}/{month}/{year}"
+    named = f"XDM/1.0/DDM+{LABELS[document.kind]} {patient.nom_naissance.upper()} {first}"
+    return named if faults.active(FAULT_SUBJECT.name) else f"{named} {day}/{month}/{year}"
 
 
 def patient_identifier(patient: Patient, qualified: bool) -> str:
@@ -66,8 +83,9 @@ def build_message(
         message["Disposition-Notification-To"] = config.sender
     if qualified or leak:
         message["X-MSS-INS"] = patient.ins_matricule or ""
-    message["X-MSS-CODECDA"] = TYPE_CODES[document.kind]
-    if job.channel == routing.MSS_CITOYENNE:
+    if not faults.active(FAULT_NO_CODECDA.name):
+        message["X-MSS-CODECDA"] = TYPE_CODES[document.kind]
+    if job.channel == routing.MSS_CITOYENNE and not faults.active(FAULT_NO_FIN.name):
         message["X-MSS-MES"] = "FIN"  # the patient cannot answer (NATIONAL-SERVICES §3)
     message.set_content(
         f"{LABELS[document.kind]} transmis par le DCC (plateforme régionale de cancérologie).\r\n"

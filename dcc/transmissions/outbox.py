@@ -43,6 +43,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+FAULT_TYPED_ADDRESSES = faults.register(
+    "recipient_address_not_from_directory",
+    "the professionals' MSSanté addresses are taken as typed, not from the Annuaire Santé",
+    breaks=["ANN.03"],
+)
+
+
 def recipients_of(document: Document) -> tuple[Recipient, ...]:
     """The professionals named in the document (``content["destinataires"]``: a list of ``{"mss": address,
     "rpps": ..., "source": "annuaire"}``), as the CDA header's informationRecipient will list them."""
@@ -51,7 +58,10 @@ def recipients_of(document: Document) -> tuple[Recipient, ...]:
         if isinstance(item, str):
             found.append(Recipient(item))
         elif isinstance(item, dict) and item.get("mss"):
-            found.append(Recipient(str(item["mss"]), str(item.get("source") or "annuaire"), item.get("rpps")))
+            source = str(item.get("source") or "annuaire")
+            if faults.active(FAULT_TYPED_ADDRESSES.name):
+                source = "saisie"
+            found.append(Recipient(str(item["mss"]), source, item.get("rpps")))
     return tuple(found)
 
 
@@ -245,6 +255,22 @@ def send_to_professionals(
             f"{document.kind} « {document.status} »: Figure 10 allows no sending to professionals",
         )
     return _queue_all(session, document, routes, config, trigger="manual", trigger_kind="manual")
+
+
+FAULT_VERSION_SENT_EARLY = faults.register(
+    "new_version_sent_before_validation",
+    "a new version of a validated document goes to its professionals as soon as it is created, before validation",
+    breaks=["DOC.04"],
+)
+
+
+def version_created(session: Session, document: Document, author: str) -> list[Transmission]:
+    """A new version stays inside the DCC until it is validated again (DOC.04): nothing is queued here; the fault
+    sends it to the professionals of the previous version at once."""
+    recipients = recipients_of(document)
+    if not faults.active(FAULT_VERSION_SENT_EARLY.name) or not recipients:
+        return []
+    return send_to_professionals(session, document, author, recipients)
 
 
 def send_to_peer(

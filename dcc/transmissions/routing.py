@@ -67,6 +67,26 @@ FAULT_COMPLETE_TO_PATIENT = faults.register(
     "an FRCP « complétée » is also routed to the DMP, the PDC and the patient",
     breaks=["TRANS.06", "DOC.06"],
 )
+FAULT_FIRST_PROFESSIONAL = faults.register(
+    "first_professional_only",
+    "a validated document goes to the first professional of its header only",
+    breaks=["TRANS.01"],
+)
+FAULT_FRCP_TO_PATIENT = faults.register(
+    "frcp_sent_to_patient",
+    "a validated FRCP of a qualified patient is also sent to the patient's MSS citoyenne mailbox",
+    breaks=["MSS/CIT.03"],
+)
+FAULT_NO_FRCP_TO_PDC = faults.register(
+    "frcp_not_sent_to_pdc",
+    "a validated FRCP is not sent to the PDC (only the PPS is)",
+    breaks=["MSS/PDC.01"],
+)
+FAULT_NO_PDF_TO_PROFESSIONALS = faults.register(
+    "no_pdf_to_professionals",
+    "mails to professionals carry the CDA only, without the PDF/A-1",
+    breaks=["MSS/CDA.05"],
+)
 
 
 @dataclass(frozen=True)
@@ -156,8 +176,14 @@ def lines_for(kind: str, status: str, identity_status: str) -> list[Line]:
             and faults.active(FAULT_COMPLETE_TO_PATIENT.name)
         ):
             statuses = statuses | {COMPLETE}
+        if line.target == "pdc" and kind == "FRCP" and faults.active(FAULT_NO_FRCP_TO_PDC.name):
+            continue
         if status in statuses and identity_status in identities:
             applicable.append(line)
+    if kind == "FRCP" and status == VALIDE and faults.active(FAULT_FRCP_TO_PATIENT.name):
+        applicable.append(
+            Line("FRCP", frozenset({VALIDE}), QUALIFIED_ONLY, "patient", N1_N3PDF_PDF, MSS_CITOYENNE)
+        )
     if kind == "FRCP" and status == COMPLETE and faults.active(FAULT_COMPLETE_TO_PATIENT.name):
         applicable.append(Line("FRCP", frozenset({COMPLETE}), ANY, "patient", N1_N3_PDF, MSS_CITOYENNE))
     return applicable
@@ -173,9 +199,12 @@ def route(context: Context) -> list[Route]:
     qualified = context.identity_status == QUALIFIEE and bool(context.ins)
     for line in lines_for(context.kind, context.status, context.identity_status):
         if line.target == "ps":
-            routes += [
-                Route(line.channel, r.address, line.format, r.source, "ps") for r in context.professionals
-            ]
+            professionals, format = context.professionals, line.format
+            if context.status == VALIDE and faults.active(FAULT_FIRST_PROFESSIONAL.name):
+                professionals = professionals[:1]
+            if faults.active(FAULT_NO_PDF_TO_PROFESSIONALS.name):
+                format = "+".join(p for p in format.split("+") if p != "pdf")
+            routes += [Route(line.channel, r.address, format, r.source, "ps") for r in professionals]
         elif line.target == "dcc_tiers":
             routes += [
                 Route(line.channel, r.address, line.format, r.source, "dcc_tiers") for r in context.peer_dcc

@@ -69,7 +69,10 @@ class ReferenceTarget(Target):
     ) -> None:
         """``template``: an already migrated database file to start each scenario from (saves the migration when
         many targets are made in a row, as the fault proof does)."""
-        unknown = [f for f in faults if f not in dcc_faults.CATALOGUE]
+        catalogue = (
+            dcc_faults.load_all() if faults else dcc_faults.CATALOGUE
+        )  # every module registers its own
+        unknown = [f for f in faults if f not in catalogue]
         if unknown:
             known = ", ".join(sorted(dcc_faults.CATALOGUE)) or "none"
             raise TargetError(

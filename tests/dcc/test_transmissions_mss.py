@@ -147,7 +147,7 @@ def test_non_qualified_identity_sends_traits_only_and_error_mdn_is_surfaced(fact
         job_id = jobs[0].id
     drain(worker_for(factory, mss))
     message = received(mss, to_address=PS)[0]
-    assert message["patient_ins"] is None and "X-MSS-INS" not in message["headers"]
+    assert message.get("patient_ins") is None and "X-MSS-INS" not in message["headers"]
     assert message["matricule_in_cda"] is False and message["error_code"] == 903
     with factory() as session:
         job = session.get(Transmission, job_id)
@@ -320,3 +320,45 @@ def test_queueing_twice_is_a_no_op_and_rollback_queues_nothing(factory, mss):
         outbox.validate_and_route(session, frcp, "dr.who", config_for(mss))
         session.rollback()
         assert session.scalars(select(Transmission).where(Transmission.document_id == frcp.id)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "header"),
+    [("patient_message_without_fin", "X-MSS-MES"), ("no_x_mss_codecda", "X-MSS-CODECDA")],
+)
+def test_faults_dropping_an_x_mss_header(factory, mss, fault, header):
+    with factory() as session:
+        pps = make_document(session, make_patient(session), "PPS", "complete", recipients=(PS,))
+        outbox.validate_and_route(session, pps, "dr.who", config_for(mss))
+        session.commit()
+    with faults.enabled(fault):
+        drain(worker_for(factory, mss))
+    patient = received(mss, to_address="279035121518989@patient.mssante.fr")
+    assert patient and all(header not in m["headers"] for m in patient)
+
+
+def test_fault_subject_without_birth_date(factory, mss):
+    with factory() as session:
+        frcp = make_document(session, make_patient(session), "FRCP", "complete", recipients=(PS,))
+        outbox.validate_and_route(session, frcp, "dr.who", config_for(mss))
+        session.commit()
+    with faults.enabled("subject_without_birth_date"):
+        drain(worker_for(factory, mss))
+    [message] = received(mss, to_address=PS)
+    assert message["subject"].endswith("DOMINIQUE") and message["subject_matches_patient"] is False
+
+
+def test_fault_new_version_sent_before_validation(factory, mss):
+    with factory() as session:
+        frcp = make_document(session, make_patient(session), "FRCP", "complete", recipients=(PS,))
+        assert (
+            outbox.version_created(
+                session,
+                frcp,
+                "dr.who",
+            )
+            == []
+        )
+        with faults.enabled("new_version_sent_before_validation"):
+            jobs = outbox.version_created(session, frcp, "dr.who")
+        assert [(j.channel, j.recipient, j.document_status) for j in jobs] == [("mss_pro", PS, "complete")]

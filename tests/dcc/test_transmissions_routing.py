@@ -122,3 +122,41 @@ def test_fault_frcp_complete_sent_everywhere():
     with faults.enabled("frcp_complete_sent_everywhere"):
         got = channels(routing.route(ctx("FRCP", "complete")))
     assert {"dmp", "pdc", "mss_citoyenne"} <= set(got)
+
+
+def test_fault_first_professional_only():
+    assert len(channels(routing.route(ctx("PPS", "valide")))["mss_pro"]) == 2
+    with faults.enabled("first_professional_only"):
+        got = channels(routing.route(ctx("PPS", "valide")))
+    assert [r for r, _ in got["mss_pro"]] == [PS[0].address]
+
+
+def test_fault_frcp_sent_to_patient():
+    assert "mss_citoyenne" not in channels(routing.route(ctx("FRCP", "valide")))
+    with faults.enabled("frcp_sent_to_patient"):
+        got = channels(routing.route(ctx("FRCP", "valide")))
+    assert got["mss_citoyenne"] == {(f"{INS}@patient.mssante.fr", routing.N1_N3PDF_PDF)}
+
+
+def test_fault_frcp_not_sent_to_pdc():
+    with faults.enabled("frcp_not_sent_to_pdc"):
+        assert "pdc" not in channels(routing.route(ctx("FRCP", "valide")))
+        assert "pdc" in channels(routing.route(ctx("PPS", "valide")))
+
+
+def test_fault_no_pdf_to_professionals():
+    with faults.enabled("no_pdf_to_professionals"):
+        got = channels(routing.route(ctx("PPS", "valide")))
+    assert {f for _, f in got["mss_pro"]} == {"n1+n3pdf"}
+    assert {f for _, f in got["pdc"]} == {routing.N1_N3_PDF}
+
+
+def test_fault_recipient_address_not_from_directory():
+    from types import SimpleNamespace
+
+    from dcc.transmissions.outbox import recipients_of
+
+    document = SimpleNamespace(content={"destinataires": [{"mss": PS[0].address, "source": "annuaire"}]})
+    assert [r.source for r in recipients_of(document)] == ["annuaire"]
+    with faults.enabled("recipient_address_not_from_directory"):
+        assert [r.source for r in recipients_of(document)] == ["saisie"]
