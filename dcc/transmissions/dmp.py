@@ -84,6 +84,23 @@ FAULT_NO_RPLC = faults.register(
 )
 
 
+FAULT_FORMAT_CODE = faults.register(
+    "dmp_frcp_wrong_format_code",
+    "the FRCP is submitted to the DMP with the PPS's formatCode",
+    breaks=["DMP/ALIM.09"],
+)
+FAULT_PPS_INVISIBLE = faults.register(
+    "dmp_pps_invisible",
+    "the PPS is submitted to the DMP invisible to the patient",
+    breaks=["DMP/ALIM.03"],
+)
+FAULT_ABSENT_FRCP = faults.register(
+    "dmp_absent_frcp_not_filed_with_pps",
+    "when the PPS reaches the DMP and its FRCP is absent, the FRCP is not filed visible",
+    breaks=["DMP/ALIM.05"],
+)
+
+
 class DmpError(DeliveryError):
     def __init__(self, message: str, transient: bool = False, codes: tuple[str, ...] = ()) -> None:
         super().__init__(message, transient)
@@ -148,7 +165,10 @@ def provide_request(submissions: list[Submission]) -> tuple[bytes, dict[str, byt
         codes = [
             ("type_code", TYPE_CODES[sub.kind]),
             ("class_code", CLASS_CODES[sub.kind]),
-            ("format_code", FORMAT_CODES[sub.kind]),
+            (
+                "format_code",
+                FORMAT_CODES["PPS" if faults.active(FAULT_FORMAT_CODE.name) else sub.kind],
+            ),
             ("confidentiality", "N"),
         ]
         if sub.invisible:
@@ -416,6 +436,8 @@ class DmpChannel:
                 invisible = not pps_of_frcp_in_dmp(session, document) and not faults.active(
                     FAULT_FRCP_VISIBLE.name
                 )
+            elif document.kind == "PPS" and faults.active(FAULT_PPS_INVISIBLE.name):
+                invisible = True
             replaced = options.get("replaces_unique_id")
             if replaced is None and document.replaces_id is not None:
                 previous = _approved(session, set_id=identifiers.set_id(document))
@@ -502,7 +524,7 @@ class DmpChannel:
                 Transmission.state == "pending",
             )
         )
-        if not entries and waiting is not None:
+        if not entries and (waiting is not None or faults.active(FAULT_ABSENT_FRCP.name)):
             return
         route = routing.Route(routing.DMP, patient.ins_matricule or "", routing.N3, "ins", "dmp")
         options = {"visible": True}

@@ -31,7 +31,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import audit, events, identifiers, rgpd
+from dcc import audit, events, faults, identifiers, rgpd
 from dcc.db.models import Document, Patient
 from dcc.db.models_transmissions import InboundMessage
 from dcc.services import documents, patients
@@ -55,6 +55,23 @@ ERROR_TEXT = {
     "905": "INS incomplète",
     "906": "Autre erreur",
 }
+
+
+FAULT_MDN_CODE = faults.register(
+    "exchange_error_mdn_generic_code",
+    "an FRCP that cannot be integrated is answered by an error MDN with the generic code 906 whatever the cause",
+    breaks=["ECH.05"],
+)
+FAULT_CUSTODIAN = faults.register(
+    "peer_return_keeps_local_custodian",
+    "the validated FRCP returned by the other DCC replaces the local one but keeps this DCC as its custodian",
+    breaks=["ECH.03"],
+)
+FAULT_VERSION_KEPT = faults.register(
+    "received_frcp_version_kept",
+    "an FRCP received from another DCC is integrated, validated and returned under the version it came with",
+    breaks=["ECH.04"],
+)
 
 
 class Refused(ValueError):
@@ -302,6 +319,8 @@ def _integrate_return(session: Session, local: Document, header: Header, sender:
         status=header.status,
         sender=sender,
     )
+    # the other DCC is now responsible for keeping the FRCP (its custodian, as its CDA says)
+    custodian = local.content.get("custodian") if faults.active(FAULT_CUSTODIAN.name) else header.custodian
     replacement = Document(
         kind="FRCP",
         patient_id=local.patient_id,
@@ -310,7 +329,7 @@ def _integrate_return(session: Session, local: Document, header: Header, sender:
         status=documents.VALIDE,
         replaces_id=local.id,
         read_only_reason="peer_custodian",
-        content={**local.content, "peer_document_id": header.document_id, "custodian": header.custodian},
+        content={**local.content, "peer_document_id": header.document_id, "custodian": custodian},
         rgpd_text_1=local.rgpd_text_1,
         created_at=datetime.now(UTC),
         created_by=f"peer:{sender}",
@@ -326,7 +345,7 @@ def _integrate_return(session: Session, local: Document, header: Header, sender:
         "document",
         identifiers.document_id(local),
         {"version": local.version},
-        {"version": header.version, "status": "valide", "custodian": header.custodian},
+        {"version": header.version, "status": "valide", "custodian": custodian},
     )
     events.emit(
         session,
@@ -337,7 +356,7 @@ def _integrate_return(session: Session, local: Document, header: Header, sender:
         version=header.version,
         previous_version=local.version,
         status="valide",
-        custodian=header.custodian,
+        custodian=custodian,
         kind="FRCP",
         patient_id=str(local.patient_id),
     )
@@ -405,7 +424,7 @@ def _integrate_new(session: Session, header: Header, sender: str) -> Document:
         kind="FRCP",
         patient_id=patient.id,
         set_id=header.set_id,
-        version=header.version + 1,
+        version=header.version + (0 if faults.active(FAULT_VERSION_KEPT.name) else 1),
         status=documents.COMPLETE,
         content={
             "peer_document_id": header.document_id,
@@ -437,7 +456,7 @@ def _send_error_mdn(
 ) -> None:
     """``processed/error`` MDN (RFC 8098) with the MSS error code, from the null reverse-path."""
     boundary = "=_mdn_" + uuid.uuid4().hex
-    code = refused.code
+    code = "906" if faults.active(FAULT_MDN_CODE.name) else refused.code
     why = " ".join(str(refused).split())[:300]  # one short line: SMTP lines are bounded (RFC 5321 4.5.3.1.6)
     body = (
         f'Content-Type: multipart/report; report-type=disposition-notification; boundary="{boundary}"\r\n'
