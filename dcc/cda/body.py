@@ -27,6 +27,11 @@ FAULT_NO_PDF_COPY = faults.register(
     "the PPS CDA R2 N3 is written without its PDF copy (section FR-Document-PDF-copie)",
     breaks=["PRES.02"],
 )
+FAULT_RGPD_ORDER = faults.register(
+    "rgpd_texts_wrong_order",
+    "the « données personnelles » section of the CDA puts the INCa's text 2 before text 1",
+    breaks=["RGPD.01", "RGPD.03"],
+)
 
 STATUS_CODES = {  # jdv-statut-document-cisis (1.2.250.1.213.1.1.5.93), SNOMED CT
     "en_cours": ("385651009", "en cours d'exécution", "En cours"),
@@ -172,7 +177,10 @@ class Body:
         sub(section, "title", rgpd.HEADING)
         text = sub(section, "text")
         text_1 = self.document.rgpd_text_1 or rgpd.TEXT_1_DEFAULT
-        for chunk in [text_1, *(self.document.rgpd_text_2 or rgpd.TEXT_2).split("\n\n")]:
+        chunks = [text_1, *(self.document.rgpd_text_2 or rgpd.TEXT_2).split("\n\n")]
+        if faults.active(FAULT_RGPD_ORDER.name):
+            chunks = [*chunks[1:], chunks[0]]
+        for chunk in chunks:
             sub(text, "paragraph", chunk)
 
     def reason(self, parent: etree._Element) -> None:
