@@ -34,7 +34,7 @@ FAULT_FRCP_SECTION_MISSING = faults.register(
 )
 FAULT_PPS_SECTION_MISSING = faults.register(
     "cda_pps_section_missing",
-    "the PPS CDA R2 N3 is written without its mandatory « Plan de traitement » section",
+    "the PPS CDA R2 N3 is written without its mandatory « Programme thérapeutique et de suivi » section",
     breaks=["CDA.02"],
 )
 FAULT_RGPD_ORDER = faults.register(
