@@ -319,10 +319,12 @@ class Driver:
     # -- documents ----------------------------------------------------------------------------------------------
 
     def create_frcp(
-        self, patient_id: str, author: str, content: dict[str, Any] | None = None
+        self, patient_id: str, author: str, content: dict[str, Any] | None = None, finess: str | None = None
     ) -> dict[str, Any]:
         def operation(session: Session) -> dict[str, Any]:
-            proposal = reuse.new_frcp(session, self._patient(session, patient_id), author, content)
+            proposal = reuse.new_frcp(
+                session, self._patient(session, patient_id), author, content, finess=finess
+            )
             return _with_proposal(session, proposal)
 
         return self._run(

@@ -168,3 +168,37 @@ def actualised_pps_keeps_realised_care(ctx: ScenarioContext) -> None:
     _keep_all(ctx, update)
     versions = [ctx.dcc.get_document(d["document_id"]) for d in (pps, update)]
     ctx.proof(1, "versions.json", json.dumps(versions, ensure_ascii=False, indent=1))
+
+
+@scenario("REPR.04.01")
+def keep_all_part_or_none(ctx: ScenarioContext) -> None:
+    """Three FRCP offered the same reuse: the user keeps everything for the first, part for the second and
+    nothing for the third; each FRCP holds exactly what was kept (manual rule: the three views are the proof)."""
+    patient = ctx.dcc.create_patient(traits())
+    frcp = _validate(ctx, ctx.dcc.create_frcp(patient["patient_id"], content={"motif": "RCP initiale"}))
+    pps = ctx.dcc.create_pps(
+        frcp["document_id"], content={"traitements": "Tamoxifène 20 mg/j", "soins_support": "Diététique"}
+    )
+    _validate(ctx, pps)
+    rows: list[tuple[str, object]] = []
+    for choice in ("all", "part", "none"):
+        new = ctx.dcc.create_frcp(patient["patient_id"], content={"motif": f"Réévaluation ({choice})"})
+        offered = [item["field"] for item in new["proposed"]]
+        ctx.check(bool(offered), f"FRCP {new['document_id']}: nothing offered for reuse")
+        keep = "all" if choice == "all" else offered[:1] if choice == "part" else []
+        kept = ctx.dcc.call(
+            "apply_prefill", proposal_id=str(new["proposal_id"]), author="medecin-1", keep=keep
+        )
+        content = ctx.dcc.get_document(new["document_id"])["content"]
+        expected = offered if choice == "all" else offered[:1] if choice == "part" else []
+        ctx.check(
+            sorted(kept["kept"]) == sorted(expected),
+            f"FRCP {new['document_id']}: kept {kept['kept']}, chose {expected}",
+        )
+        rows += [
+            (f"FRCP {new['document_id']} — choix", choice),
+            ("proposé", offered),
+            ("gardé", kept["kept"]),
+            ("contenu", content),
+        ]
+    ctx.proof(1, "trois-choix.html", snapshot("Reprise : tout, une partie, rien", rows))

@@ -27,6 +27,21 @@ FAULT_NO_PDF_COPY = faults.register(
     "the PPS CDA R2 N3 is written without its PDF copy (section FR-Document-PDF-copie)",
     breaks=["PRES.02"],
 )
+FAULT_FRCP_SECTION_MISSING = faults.register(
+    "cda_frcp_section_missing",
+    "the FRCP CDA R2 N3 is written without its mandatory « Raison de la recommandation » section",
+    breaks=["CDA.01"],
+)
+FAULT_PPS_SECTION_MISSING = faults.register(
+    "cda_pps_section_missing",
+    "the PPS CDA R2 N3 is written without its mandatory « Programme thérapeutique et de suivi » section",
+    breaks=["CDA.02"],
+)
+FAULT_RGPD_ORDER = faults.register(
+    "rgpd_texts_wrong_order",
+    "the « données personnelles » section of the CDA puts the INCa's text 2 before text 1",
+    breaks=["RGPD.01", "RGPD.03"],
+)
 
 STATUS_CODES = {  # jdv-statut-document-cisis (1.2.250.1.213.1.1.5.93), SNOMED CT
     "en_cours": ("385651009", "en cours d'exécution", "En cours"),
@@ -172,7 +187,10 @@ class Body:
         sub(section, "title", rgpd.HEADING)
         text = sub(section, "text")
         text_1 = self.document.rgpd_text_1 or rgpd.TEXT_1_DEFAULT
-        for chunk in [text_1, *(self.document.rgpd_text_2 or rgpd.TEXT_2).split("\n\n")]:
+        chunks = [text_1, *(self.document.rgpd_text_2 or rgpd.TEXT_2).split("\n\n")]
+        if faults.active(FAULT_RGPD_ORDER.name):
+            chunks = [*chunks[1:], chunks[0]]
+        for chunk in chunks:
             sub(text, "paragraph", chunk)
 
     def reason(self, parent: etree._Element) -> None:
@@ -628,7 +646,8 @@ def structured_body(document: CdaDocument, ids: Ids, parent: etree._Element) -> 
     body = Body(document, ids)
     structured = sub(sub(parent, "component"), "structuredBody")
     if document.kind == "FRCP":
-        body.reason(structured)
+        if not faults.active(FAULT_FRCP_SECTION_MISSING.name):
+            body.reason(structured)
         body.discovery(structured)
         body.diagnosis(structured)
         body.progress(structured)
@@ -640,7 +659,8 @@ def structured_body(document: CdaDocument, ids: Ids, parent: etree._Element) -> 
         body.status(structured)
     else:
         body.status(structured)
-        body.care_plan(structured, support=False)
+        if not faults.active(FAULT_PPS_SECTION_MISSING.name):
+            body.care_plan(structured, support=False)
         body.care_plan(structured, support=True)
         body.patient_comment(structured)
         body.diagnosis(structured)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import identifiers, rgpd, settings
+from dcc import identifiers, settings
 from dcc.cda.model import (
     Address,
     AttachmentData,
@@ -28,6 +28,7 @@ from dcc.cda.model import (
     Rcp,
 )
 from dcc.db.models import Attachment, Document, Patient
+from dcc.services import rgpd_texts
 
 
 def _date(value: Any) -> date | None:
@@ -207,7 +208,7 @@ def from_document(session: Session, document: Document, pdf: bytes | None = None
         screening=content.get("depistage"),
         transversal=bool(content.get("transversale", False)),
         rgpd_text_1=document.rgpd_text_1,
-        rgpd_text_2=rgpd.TEXT_2,
+        rgpd_text_2=rgpd_texts.text_2(session, document.finess),
         attachments=tuple(AttachmentData(a.title, a.mime_type, a.content) for a in attachments),
         replaces=replaces,
         pdf=pdf,

@@ -22,6 +22,11 @@ FAULT_RPLC_MISSING = faults.register(
     "a new version of a document is written without relatedDocument RPLC to the version it replaces",
     breaks=["CDA.06"],
 )
+FAULT_NO_BR = faults.register(
+    "cda_qualified_traits_not_br",
+    "the header of a qualified identity writes the birth names without the BR qualifier",
+    breaks=["CDA.04"],
+)
 
 TEMPLATES = {"FRCP": "1.2.250.1.213.1.1.1.8", "PPS": "1.2.250.1.213.1.1.1.26"}
 XDS_SD_TEMPLATE = "1.3.6.1.4.1.19376.1.2.20"
@@ -99,9 +104,10 @@ def _record_target(root: etree._Element, document: CdaDocument) -> None:
     sub(role, "id", root=patient_local_root(document.custodian_oid), extension=patient.local_id)
     person = sub(role, "patient", classCode="PSN")
     name = sub(person, "name")
-    sub(name, "family", patient.nom_naissance, qualifier="BR")
+    br = {} if write_ins(patient) and faults.active(FAULT_NO_BR.name) else {"qualifier": "BR"}
+    sub(name, "family", patient.nom_naissance, **br)
     sub(name, "given", " ".join(patient.prenoms))
-    sub(name, "given", patient.prenoms[0], qualifier="BR")
+    sub(name, "given", patient.prenoms[0], **br)
     sub(
         person,
         "administrativeGenderCode",

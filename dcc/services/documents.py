@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dcc import audit, events, faults, identifiers, rgpd
 from dcc.db.models import Attachment, Document, FieldEntry, Patient
+from dcc.services import rgpd_texts
 
 EN_COURS, COMPLETE, VALIDE, CLOTURE = "en_cours", "complete", "valide", "cloture"
 TRANSITIONS = {
@@ -127,9 +128,14 @@ def create_frcp(
     content: dict[str, Any] | None = None,
     establishment_text_1: str | None = None,
     event_fields: dict[str, Any] | None = None,
+    finess: str | None = None,
 ) -> Document:
     """A new FRCP for a new RCP presentation (2.1.2.1): version 1 of a new set, « en cours ». ``event_fields`` go
-    into ``document.created`` (data reuse adds its sources: ``latest_pps_id``, ``previous_frcp_id``, ``crgm_id``)."""
+    into ``document.created`` (data reuse adds its sources: ``latest_pps_id``, ``previous_frcp_id``, ``crgm_id``).
+    ``finess``: the establishment it is produced for, whose adapted text 1 it carries (RGPD.03) unless
+    ``establishment_text_1`` is given."""
+    if finess is not None and not (len(finess) == 9 and finess.isdigit()):
+        raise DocumentRuleError("invalid_finess", f"finess {finess!r}: 9 digits")
     document = Document(
         kind="FRCP",
         patient_id=patient.id,
@@ -137,9 +143,14 @@ def create_frcp(
         version=1,
         status=EN_COURS,
         content=dict(content or {}),
-        rgpd_text_1=rgpd.texts(establishment_text_1)[0],
+        rgpd_text_1=(
+            rgpd.texts(establishment_text_1)[0]
+            if establishment_text_1
+            else rgpd_texts.text_1(session, finess)
+        ),
         created_at=_now(),
         created_by=author,
+        finess=finess,
     )
     return _created(session, document, author, event_fields)
 
@@ -169,6 +180,7 @@ def create_pps(
         rgpd_text_1=frcp.rgpd_text_1,
         created_at=_now(),
         created_by=author,
+        finess=frcp.finess,
     )
     return _created(session, document, author, event_fields)
 
@@ -323,6 +335,7 @@ def new_version(
         rgpd_text_1=document.rgpd_text_1,
         created_at=_now(),
         created_by=author,
+        finess=document.finess,
     )
     return _created(session, successor, author, event_fields)
 

@@ -65,7 +65,8 @@ faults.register(
 )
 faults.register(
     "frcp_without_rcp_ids",
-    "the FRCP context omits the national identifiers of the RCP the file was registered to",
+    "the FRCP context gives the RCP manager's identifier in place of the national identifier of the RCP the file "
+    "was registered to",
     breaks=["RCP.01"],
 )
 
@@ -603,10 +604,11 @@ def frcp_context(
         "registration_id": str(registration.id),
         "doctor": registration.doctor,
     }
-    if not faults.active("frcp_without_rcp_ids"):
-        context["rcp_id"] = rcp_identifier(rcp)
-        context["rrc_id"] = f"{RRC_ROOT}^{rcp.rrc_id}" if rcp.rrc_id else None
-        context["manager_id"] = f"{MANAGER_ROOT}^{rcp.manager_id}" if rcp.manager_id else None
+    context["rcp_id"] = rcp_identifier(rcp)
+    context["rrc_id"] = f"{RRC_ROOT}^{rcp.rrc_id}" if rcp.rrc_id else None
+    context["manager_id"] = f"{MANAGER_ROOT}^{rcp.manager_id}" if rcp.manager_id else None
+    if faults.active("frcp_without_rcp_ids"):  # a header that still builds, naming the wrong structure
+        context["rcp_id"] = f"{RCP_ROOT}^{rcp.manager_id or rcp.rrc_id or 'RCP'}"
     return context
 
 

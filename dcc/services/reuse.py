@@ -309,6 +309,7 @@ def new_frcp(
     content: dict[str, Any] | None = None,
     establishment_text_1: str | None = None,
     crgm: ExternalDocument | None = None,
+    finess: str | None = None,
 ) -> Proposal:
     """A new FRCP (2.1.2.1) with what it is offered: the latest validated PPS (cas 1), the previous validated FRCP
     (cas 1 bis) and the conclusion of ``crgm`` or of the patient's latest CR-GM (cas 2)."""
@@ -346,7 +347,7 @@ def new_frcp(
         groups.append(("CR-GM", crgm.document_id, crgm.source, items))
     created["prefill_from"] = [{"kind": kind, "document_id": doc_id} for kind, doc_id, *_ in groups]
     document = documents.create_frcp(
-        session, patient, author, content, establishment_text_1, event_fields=created
+        session, patient, author, content, establishment_text_1, event_fields=created, finess=finess
     )
     return _store(session, document, groups)
 

@@ -50,8 +50,15 @@ class TargetSession(ABC):
     def accept_cgu(self, user_id: str, cgu_version: str, user_kind: str) -> dict[str, Any]:
         return self.call("accept_cgu", user_id=user_id, cgu_version=cgu_version, user_kind=user_kind)
 
-    def create_frcp(self, patient_id: str, author: str = "medecin-1", content: dict | None = None) -> dict:
-        return self.call("create_frcp", patient_id=patient_id, author=author, content=content or {})
+    def create_frcp(
+        self,
+        patient_id: str,
+        author: str = "medecin-1",
+        content: dict | None = None,
+        finess: str | None = None,
+    ) -> dict:
+        extra = {"finess": finess} if finess else {}
+        return self.call("create_frcp", patient_id=patient_id, author=author, content=content or {}, **extra)
 
     def create_pps(self, frcp_id: str, author: str = "medecin-1", content: dict | None = None) -> dict:
         return self.call("create_pps", frcp_id=frcp_id, author=author, content=content or {})

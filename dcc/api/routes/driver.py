@@ -59,6 +59,7 @@ class DocumentIn(BaseModel):
 
 class FrcpIn(DocumentIn):
     patient_id: str
+    finess: str | None = Field(default=None, pattern=r"^\d{9}$")  # the establishment it is produced for
 
 
 class PpsIn(DocumentIn):
@@ -145,7 +146,7 @@ def accept_cgu(body: CguIn, request: Request) -> dict[str, Any]:
 
 @router.post("/frcp", status_code=201, summary="Create an FRCP for a patient", operation_id="create_frcp")
 def create_frcp(body: FrcpIn, request: Request) -> dict[str, Any]:
-    return _call(_driver(request).create_frcp, body.patient_id, body.author, body.content)
+    return _call(_driver(request).create_frcp, body.patient_id, body.author, body.content, body.finess)
 
 
 @router.post(
