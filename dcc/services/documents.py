@@ -194,7 +194,11 @@ def set_status(
         )
     if new == VALIDE and faults.active(CARE_BLOCKED_WITHOUT_QUALIFIED_IDENTITY.name):
         patient = session.get(Patient, document.patient_id)
-        desk = select(IdentityInput.id).where(IdentityInput.patient_id == document.patient_id).limit(1)
+        desk = (  # an identity that went through the rapprochement (typed or received), not a typed INS alone
+            select(IdentityInput.id)
+            .where(IdentityInput.patient_id == document.patient_id, IdentityInput.case.is_not(None))
+            .limit(1)
+        )
         if (
             patient is not None
             and patient.identity_status != "qualifiee"
