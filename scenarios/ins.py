@@ -276,10 +276,12 @@ def downgrade_to_provisoire(ctx: ScenarioContext) -> None:
     ctx.proof(2, "journal.jsonl", journal(ctx.dcc.events()))
 
 
-@scenario("INS.07.01")
+@scenario("INS.07.01", needs=("insi",))
 def care_not_blocked(ctx: ScenarioContext) -> None:
-    """For a patient whose identity is provisoire, an FRCP is created, completed and validated."""
-    patient = ctx.dcc.create_patient(traits())
+    """For a patient typed at the identity desk whom INSi does not know (provisoire), an FRCP is created, completed
+    and validated."""
+    _clause(ctx)
+    patient = _enter(ctx, traits())["patient"]
     ctx.check(patient["identity_status"] == "provisoire", f"created {patient['identity_status']}")
     frcp = ctx.dcc.create_frcp(patient["patient_id"], content=FRCP_CONTENT)
     for to in ("complete", "valide"):

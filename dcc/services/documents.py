@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dcc import audit, events, faults, identifiers, rgpd
 from dcc.db.models import Attachment, Document, FieldEntry, Patient
+from dcc.db.models_identity import IdentityInput
 from dcc.services import rgpd_texts
 
 EN_COURS, COMPLETE, VALIDE, CLOTURE = "en_cours", "complete", "valide", "cloture"
@@ -38,15 +39,9 @@ EDITABLE_WHEN_VALIDATED = faults.register(
 )
 CARE_BLOCKED_WITHOUT_QUALIFIED_IDENTITY = faults.register(
     "care_blocked_without_qualified_identity",
-    "an FRCP or PPS cannot be validated while the patient's identity is not qualifiée",
-    # care for patients with a non-qualified identity stops wherever a scenario validates their documents
-    [
-        "INS.07",
-        *("CDA.05", "CDA.06"),
-        *("DOC.01", "DOC.02", "DOC.03", "DOC.05", "DOC.08", "DOC.09"),
-        *("PRES.02", "PRES.04"),
-        *("REPR.01", "REPR.02", "REPR.05", "REPR.06", "REPR.07"),
-    ],
+    "an FRCP or PPS cannot be validated while the patient's identity, typed or received at the identity desk, is "
+    "not qualifiée",
+    ["INS.07"],
 )
 PPS_FROM_UNVALIDATED = faults.register(
     "pps_from_unvalidated_frcp", "a PPS is created from an FRCP that is not validated", ["DOC.05"]
@@ -211,7 +206,16 @@ def set_status(
         )
     if new == VALIDE and faults.active(CARE_BLOCKED_WITHOUT_QUALIFIED_IDENTITY.name):
         patient = session.get(Patient, document.patient_id)
-        if patient is not None and patient.identity_status != "qualifiee":
+        desk = (  # an identity that went through the rapprochement (typed or received), not a typed INS alone
+            select(IdentityInput.id)
+            .where(IdentityInput.patient_id == document.patient_id, IdentityInput.case.is_not(None))
+            .limit(1)
+        )
+        if (
+            patient is not None
+            and patient.identity_status != "qualifiee"
+            and session.scalar(desk) is not None
+        ):
             raise DocumentRuleError(
                 "identity_not_qualified", f"{document.kind} {document.id}: the identity is not qualifiée"
             )

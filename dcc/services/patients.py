@@ -39,9 +39,9 @@ faults.register(
 )
 faults.register(
     "typed_ins_trusted_at_creation",
-    "an unknown identity typed with its INS matricule is created récupérée on the typed INS, not provisoire (case 7)",
-    # every scenario that types an INS for a new patient sees it: INS.10, and the typed INS waiting for INSi
-    breaks=["INS.10", "AUTH.04", "AUTH.05", "INS.09", "PSC.05"],
+    "an unknown identity typed at the identity desk with its INS matricule (case 7) is created récupérée on the "
+    "typed INS, not provisoire",
+    breaks=["INS.10"],
 )
 
 QUALIFICATION_WITHOUT_TRUST_CLAUSE = faults.register(
@@ -150,7 +150,8 @@ def create_patient(
     if mode not in ("saisie", "flux"):
         raise ValueError(f"mode {mode!r}: saisie or flux")
     status = IdentityStatus(status)
-    trusted = mode == "saisie" and bool(ins_matricule) and faults.active("typed_ins_trusted_at_creation")
+    typed_unknown = mode == "saisie" and bool(ins_matricule) and (event_fields or {}).get("case") == "7"
+    trusted = typed_unknown and faults.active("typed_ins_trusted_at_creation")
     if trusted:
         status = IdentityStatus.RECUPEREE
     elif mode == "saisie" and status is not IdentityStatus.PROVISOIRE:

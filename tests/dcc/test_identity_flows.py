@@ -35,6 +35,7 @@ P, R, V, Q = (
 INS = MARTIN.matricule
 SAME = Traits("Martin", ("Jeanne", "Marie"), "F", "1979-03-12", "75056")
 CLOSE = Traits("MARTIN", ("Jeane", "Marie"), "F", "1979-03-12", "75056")
+OTHER = Traits("Durand", ("Paul",), "M", "1960-01-01")
 
 
 def mark(session) -> int:
@@ -459,8 +460,13 @@ def test_fault_insi_result_partly_traced(session):
 
 def test_fault_typed_ins_trusted_at_creation(session):
     assert create_patient(session, SAME, "op", ins_matricule=INS, ins_oid=OID).identity_status == "provisoire"
+    typed = IncomingIdentity("saisie", OTHER, None, INS, OID)
     with faults.enabled("typed_ins_trusted_at_creation"):
-        patient = create_patient(session, CLOSE, "op", ins_matricule=INS, ins_oid=OID)
+        assert (
+            create_patient(session, CLOSE, "op", ins_matricule=INS, ins_oid=OID).identity_status
+            == "provisoire"
+        )
+        patient = receive_identity(session, typed, "op", True).patient
     assert (patient.identity_status, patient.ins_matricule) == ("recuperee", INS)
 
 
@@ -470,9 +476,13 @@ def test_fault_care_blocked_without_qualified_identity(session):
         documents.set_status(session, frcp, "complete", "op")
         return documents.set_status(session, frcp, "valide", "op")
 
-    assert validated(local(session, P)).status == "valide"
+    def typed(traits):
+        return receive_identity(session, IncomingIdentity("saisie", traits), "op", True).patient
+
+    assert validated(typed(SAME)).status == "valide"
     with faults.enabled("care_blocked_without_qualified_identity"):
+        assert validated(local(session, P, CLOSE)).status == "valide"  # not from the identity desk
         with pytest.raises(documents.DocumentRuleError) as refused:
-            validated(local(session, P, CLOSE))
+            validated(typed(OTHER))
         assert validated(local(session, Q)).status == "valide"
     assert refused.value.reason == "identity_not_qualified"
