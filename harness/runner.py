@@ -378,9 +378,11 @@ def _defaults() -> tuple[Rem, RuleSet, dict[str, Any]]:
     return load_rem(default_rem_path()).rem, load_rules(), load_profile()
 
 
-def judge_one(spec: ScenarioSpec, target: Target, bundle_dir: Path) -> Result:
+def judge_one(spec: ScenarioSpec, target: Target, bundle_dir: Path, stack: Any = None) -> Result:
     """One scenario, run and judged on its own with the embedded REM, rules and profile (the pytest plugin's unit):
-    the same code path as ``run``."""
+    the same code path as ``run``. ``stack``: simulators already running (started once for many scenarios)."""
     rem, rules, profile = _defaults()
-    outcome = run({spec.id: spec}, target, rem, rules, profile, bundle_dir, requirements={spec.requirement})
+    outcome = run(
+        {spec.id: spec}, target, rem, rules, profile, bundle_dir, requirements={spec.requirement}, stack=stack
+    )
     return next(r for r in outcome.results if r.scenario == spec.id)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.runner import judge_one
+from harness.runner import judge_one, start_simulators
 from harness.targets import make_target
 from scenarios.registry import ScenarioSpec, discover
 
@@ -61,7 +61,16 @@ def recette_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         target = make_target("reference", faults=option("--recette-fault"))
     else:
         target = make_target("http", driver_url=option("--recette-driver-url"))
+    # one set of simulators for the whole session (each scenario judges only its own evidence)
+    stack = (
+        start_simulators(target, tmp_path_factory.mktemp("simulators"))
+        if any(s.needs for s in discover().values())
+        else None
+    )
+    target.recette_stack = stack
     yield target
+    if stack is not None:
+        stack.stop()
     target.close()
 
 
@@ -78,6 +87,6 @@ def recette(recette_target, tmp_path: Path):
             allure.dynamic.story(spec.id)
         except ImportError:  # allure-pytest is optional for editors
             pass
-        return judge_one(spec, recette_target, tmp_path)
+        return judge_one(spec, recette_target, tmp_path, getattr(recette_target, "recette_stack", None))
 
     return run
