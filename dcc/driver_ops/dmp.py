@@ -28,7 +28,7 @@ KINDS = {"34794-8": "FRCP", "18776-5": "PPS", "60591-5": "VSM"}
 FAULT_NO_CONSULTATION = faults.register(
     "dmp_not_consulted_on_open",
     "opening an FRCP or a PPS does not consult the DMP (no FindDocuments, nothing retrieved)",
-    breaks=["DMP/CONS.01", "REPR.08"],
+    breaks=["DMP/CONS.01", "DMP/CONS.02", "REPR.08"],  # CONS.02: nothing consulted, nothing kept to reuse
 )
 FAULT_CACHE_IGNORED = faults.register(
     "dmp_cache_not_proposed",

@@ -75,7 +75,8 @@ PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Fals
 FAULT_FRCP_VISIBLE = faults.register(
     "frcp_visible_before_pps",
     "a validated FRCP is submitted to the DMP visible to the patient although its PPS is not there",
-    breaks=["DMP/ALIM.02"],
+    # ALIM.04.01 too: its first step (the FRCP filed invisible) fails, so nothing is made visible by RPLC
+    breaks=["DMP/ALIM.02", "DMP/ALIM.04"],
 )
 FAULT_NO_RPLC = faults.register(
     "dmp_new_version_without_rplc",
