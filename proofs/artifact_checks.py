@@ -124,6 +124,12 @@ def check_email(path: Path) -> list[str]:
     except MessageRefused as refused:
         return [f"not a readable MSS message: {refused.reply}"]
     problems = [f"header {h} missing" for h in REQUIRED_HEADERS if analysis.message.get(h) is None]
+    if analysis.message.get_content_type() == "multipart/report":
+        # a delivery or processing acknowledgement (DSN, MDN) carries no document: it must say what it reports on
+        report = analysis.message.get_param("report-type")
+        if report not in ("delivery-status", "disposition-notification"):
+            problems.append(f"acknowledgement of unknown report-type {report!r}")
+        return problems
     if analysis.xdm is None:
         problems.append("no IHE_XDM.zip attachment")
     if not analysis.subject.startswith(SUBJECT_PREFIX):
