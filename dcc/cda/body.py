@@ -32,9 +32,9 @@ FAULT_FRCP_SECTION_MISSING = faults.register(
     "the FRCP CDA R2 N3 is written without its mandatory « Raison de la recommandation » section",
     breaks=["CDA.01"],
 )
-FAULT_PPS_SECTION_MISSING = faults.register(
-    "cda_pps_section_missing",
-    "the PPS CDA R2 N3 is written without its mandatory « Programme thérapeutique et de suivi » section",
+FAULT_PPS_CARE_PLAN_UNCODED = faults.register(
+    "cda_pps_care_plan_uncoded",
+    "the PPS CDA R2 N3 writes its « Programme thérapeutique et de suivi » section without its LOINC code",
     breaks=["CDA.02"],
 )
 FAULT_RGPD_ORDER = faults.register(
@@ -472,6 +472,8 @@ class Body:
             sub(section, "templateId", root=template)
         sub(section, "id", root=self.ids.next())
         code = sub(section, "code", code="18776-5", displayName="Plan de soins", codeSystem=LOINC)
+        if not support and faults.active(FAULT_PPS_CARE_PLAN_UNCODED.name):
+            section.remove(code)
         if support:
             sub(
                 code,
@@ -659,8 +661,7 @@ def structured_body(document: CdaDocument, ids: Ids, parent: etree._Element) -> 
         body.status(structured)
     else:
         body.status(structured)
-        if not faults.active(FAULT_PPS_SECTION_MISSING.name):
-            body.care_plan(structured, support=False)
+        body.care_plan(structured, support=False)
         body.care_plan(structured, support=True)
         body.patient_comment(structured)
         body.diagnosis(structured)

@@ -9,18 +9,12 @@ import base64
 
 from lxml import etree
 
-from dcc import faults
 from dcc.cda.body import structured_body
 from dcc.cda.header import header
 from dcc.cda.model import CdaDocument
 from dcc.cda.xml import Ids, sub
 
 LEVELS = ("N3", "N1")
-FAULT_N1_MEDIA = faults.register(
-    "cda_n1_body_not_pdf",
-    "the CDA R2 N1 declares its non-structured body as text/plain instead of the PDF it carries",
-    breaks=["CDA.03"],
-)
 
 
 class CdaBuildError(ValueError):
@@ -59,7 +53,7 @@ def build(document: CdaDocument, level: str = "N3") -> bytes:
             body,
             "text",
             base64.b64encode(document.pdf or b"").decode("ascii"),
-            mediaType="text/plain" if faults.active(FAULT_N1_MEDIA.name) else "application/pdf",
+            mediaType="application/pdf",
             representation="B64",
         )
     else:

@@ -22,6 +22,11 @@ FAULT_RPLC_MISSING = faults.register(
     "a new version of a document is written without relatedDocument RPLC to the version it replaces",
     breaks=["CDA.06"],
 )
+FAULT_N1_TEMPLATE = faults.register(
+    "cda_n1_without_xds_sd_template",
+    "the CDA R2 N1 is written without the IHE XDS-SD templateId the structuration minimale requires",
+    breaks=["CDA.03"],
+)
 FAULT_NO_BR = faults.register(
     "cda_qualified_traits_not_br",
     "the header of a qualified identity writes the birth names without the BR qualifier",
@@ -53,7 +58,8 @@ def header(document: CdaDocument, level: str, ids: Ids) -> etree._Element:
     sub(root, "templateId", root="2.16.840.1.113883.2.8.2.1")
     sub(root, "templateId", root="1.2.250.1.213.1.1.1.1")
     if level == "N1":
-        sub(root, "templateId", root=XDS_SD_TEMPLATE)
+        if not faults.active(FAULT_N1_TEMPLATE.name):
+            sub(root, "templateId", root=XDS_SD_TEMPLATE)
     else:
         sub(root, "templateId", root=TEMPLATES[document.kind], extension=document.template_version)
     sub(root, "id", root=document.id_root, extension=document.id_extension)

@@ -114,12 +114,17 @@ def test_fault_texts_wrong_order(session):
     [
         ("cda_frcp_section_missing", "FRCP", "cda_n3", "//hl7:section[hl7:code/@code='42349-1']"),
         (
-            "cda_pps_section_missing",
+            "cda_pps_care_plan_uncoded",
             "PPS",
             "cda_n3",
-            "//hl7:section[hl7:title='PROGRAMME THÉRAPEUTIQUE ET DE SUIVI']",
+            "//hl7:section[hl7:title='PROGRAMME THÉRAPEUTIQUE ET DE SUIVI']/hl7:code",
         ),
-        ("cda_n1_body_not_pdf", "PPS", "cda_n1", "//hl7:nonXMLBody/hl7:text[@mediaType='application/pdf']"),
+        (
+            "cda_n1_without_xds_sd_template",
+            "PPS",
+            "cda_n1",
+            "/hl7:ClinicalDocument/hl7:templateId[@root='1.3.6.1.4.1.19376.1.2.20']",
+        ),
         (
             "cda_qualified_traits_not_br",
             "PPS",
