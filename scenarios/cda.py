@@ -177,7 +177,25 @@ def pdf_national_model(ctx: ScenarioContext) -> None:
     """A complete PPS is validated and its PDF edited, for a reviewer to compare with the national model (manual
     rule: the PDF is the proof; the scan of the edition is the reviewer's)."""
     pps = _pps(ctx)
-    _render(ctx, 1, pps["document_id"], "pdf", "pps.pdf")
+    pdf = _render(ctx, 1, pps["document_id"], "pdf", "pps.pdf")
+    for number, image in enumerate(_edition_images(pdf), start=1):
+        ctx.proof(2, f"edition-page-{number}.png", image)
+
+
+def _edition_images(pdf: bytes) -> list[bytes]:
+    """The edition of the PDF as page images (150 dpi, grey), the form the reviewer's scan takes; the reviewer
+    replaces them with the scan of the printed copy when comparing with the national model."""
+    import io
+
+    import pypdfium2
+
+    images = []
+    document = pypdfium2.PdfDocument(pdf)
+    for index in range(len(document)):
+        buffer = io.BytesIO()
+        document[index].render(scale=150 / 72).to_pil().convert("L").save(buffer, format="PNG")
+        images.append(buffer.getvalue())
+    return images
 
 
 @scenario("PRES.03.01")
