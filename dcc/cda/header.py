@@ -20,7 +20,8 @@ FAULT_INS_NOT_QUALIFIED = faults.register(
 FAULT_RPLC_MISSING = faults.register(
     "cda_rplc_missing",
     "a new version of a document is written without relatedDocument RPLC to the version it replaces",
-    breaks=["CDA.06"],
+    # without RPLC the DMP takes the new version for a new document, not a replacement of the validated one (DOC.04)
+    breaks=["CDA.06", "DOC.04"],
 )
 FAULT_N1_TEMPLATE = faults.register(
     "cda_n1_without_xds_sd_template",
