@@ -20,14 +20,14 @@ from dcc.cda.xml import CISIS, LOINC, NCIT, SNOMED, Ids, sub, ts
 FAULT_STATUS_MISMATCH = faults.register(
     "cda_status_section_mismatch",
     "the « Statut du document » section states another status than the document's stored one",
-    # the receivers read the status from the section: the DMP/PDC get a « validé » document that is not (TRANS.02),
-    # the peer DCC's returned FRCP carries the wrong status (ECH.03, ECH.04)
+    # the transmission and exchange scenarios read the status back from the produced CDA: faults --prove shows
+    # TRANS.02, ECH.03 and ECH.04 break with it
     breaks=["CDA.05", "TRANS.02", "ECH.03", "ECH.04"],
 )
 FAULT_NO_PDF_COPY = faults.register(
     "cda_pps_without_pdf_copy",
     "the PPS CDA R2 N3 is written without its PDF copy (section FR-Document-PDF-copie)",
-    # the PPS volet's schematron requires the section (CDA.02); the patient's MSS copy lacks the embedded PDF
+    # the PPS volet's schematron requires the section (CDA.02); the CDA N3 sent to the patient by MSS lacks it too
     breaks=["PRES.02", "CDA.02", "MSS/CIT.02"],
 )
 FAULT_FRCP_SECTION_MISSING = faults.register(

@@ -20,7 +20,7 @@ FAULT_INS_NOT_QUALIFIED = faults.register(
 FAULT_RPLC_MISSING = faults.register(
     "cda_rplc_missing",
     "a new version of a document is written without relatedDocument RPLC to the version it replaces",
-    # without RPLC the DMP takes the new version for a new document, not a replacement of the validated one (DOC.04)
+    # faults --prove shows DOC.04 breaks with it (its scenario's new version reaches the DMP without replacing)
     breaks=["CDA.06", "DOC.04"],
 )
 FAULT_N1_TEMPLATE = faults.register(
