@@ -12,9 +12,10 @@ from sqlalchemy import select
 from dcc import audit, identifiers
 from dcc.cda_input.crgm import CdaInputError
 from dcc.db.models import DccEvent, FieldEntry
+from dcc.identity.status import IdentityStatus
 from dcc.services import reuse
 from dcc.services.documents import COMPLETE, VALIDE, DocumentRuleError, set_status
-from dcc.services.patients import Traits, create_patient
+from dcc.services.patients import Traits, change_status, create_patient
 
 pytestmark = pytest.mark.persistence
 CRGM = Path("/work/shared/ci-sis/testcontenucda/ExemplesCDA/CANCER-CR-GM_2022.01_AnalyseRealisee.xml")
@@ -169,6 +170,9 @@ def test_crgm_for_another_ins_or_unreadable_is_refused(session):
         ins_matricule="180017500000134",
         ins_oid="1.2.250.1.213.1.4.8",
     )
+    # a typed matricule is held by the identity only once récupérée (INSi), since the identity tables landed
+    change_status(session, other, IdentityStatus.RECUPEREE, "u1", "INSi 00")
+    assert other.ins_matricule == "180017500000134"
     with pytest.raises(DocumentRuleError) as mismatch:
         reuse.integrate_crgm(session, other, CRGM.read_bytes(), "u1")
     assert mismatch.value.reason == "patient_mismatch"
