@@ -87,6 +87,10 @@ def recette(recette_target, tmp_path: Path):
             allure.dynamic.story(spec.id)
         except ImportError:  # allure-pytest is optional for editors
             pass
-        return judge_one(spec, recette_target, tmp_path, getattr(recette_target, "recette_stack", None))
+        stack = getattr(recette_target, "recette_stack", None)
+        # with shared simulators, their evidence lands in their store's directory: the scenario's own proofs go
+        # there too, so that the rules' artifact checks find every file of the scenario in one bundle directory
+        bundle = stack.evidence.root if stack is not None and stack.evidence.root is not None else tmp_path
+        return judge_one(spec, recette_target, bundle, stack)
 
     return run
