@@ -352,6 +352,7 @@ def no_frcp_to_patient(ctx: ScenarioContext) -> None:
     frcp, pps = _validated_pps(ctx)
     box = _mails(ctx, PATIENT_BOX)
     ctx.check(not _mails(ctx, PATIENT_BOX, frcp), f"the FRCP reached the patient: {box}")
+    ctx.check(bool(_mails(ctx, PATIENT_BOX, pps)), "the patient's mailbox did not receive the PPS")
     ctx.proof(
         1,
         "boite-citoyenne.html",

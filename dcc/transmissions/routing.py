@@ -60,7 +60,8 @@ FAULT_DMP_PDC_UNQUALIFIED = faults.register(
 FAULT_NO_PATIENT_MESSAGE = faults.register(
     "pps_validation_no_patient_message",
     "a validated PPS is not sent to the patient's MSS citoyenne mailbox",
-    breaks=["MSS/CIT.01", "MSS/CIT.02", "DOC.06"],  # no patient message to check (CIT.02, DOC.06 step 3)
+    # no patient message to check: its content (CIT.02), « only the PPS » (CIT.03), the sendings (DOC.06 step 3)
+    breaks=["MSS/CIT.01", "MSS/CIT.02", "MSS/CIT.03", "DOC.06"],
 )
 FAULT_COMPLETE_TO_PATIENT = faults.register(
     "frcp_complete_sent_everywhere",
