@@ -10,6 +10,7 @@ the rules' verdict as a reason; it can only make a verdict worse, never better.
 from __future__ import annotations
 
 import functools
+import shutil
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -233,6 +234,8 @@ def run(
             stack.stop()
             target.configure({})
     trace = _assemble(runs)
+    if stack is not None and not owned:
+        _copy_simulator_artifacts(trace, stack, bundle_dir)
     evaluator = Evaluator(rules, rem, profile, artifacts_dir=bundle_dir)
     verdicts = evaluator.evaluate(trace)
     selected = requirements if requirements is not None else {r.id for r in rem.requirements}
@@ -376,6 +379,21 @@ def _defaults() -> tuple[Rem, RuleSet, dict[str, Any]]:
     from rules.profile import load_profile
 
     return load_rem(default_rem_path()).rem, load_rules(), load_profile()
+
+
+def _copy_simulator_artifacts(trace: list[Event], stack: Any, bundle_dir: Path) -> None:
+    """A stack started for many runs keeps its artifacts in its own store: the files this run's simulator events
+    name are copied into the bundle, where the rules' proof checks (and a reader of the bundle) find them."""
+    root = getattr(stack.evidence, "root", None)
+    if root is None or Path(root).resolve() == Path(bundle_dir).resolve():
+        return
+    for event in trace:
+        for relative in event.artifacts:
+            target = Path(bundle_dir) / relative
+            source = Path(root) / relative
+            if not target.exists() and source.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
 
 
 def judge_one(spec: ScenarioSpec, target: Target, bundle_dir: Path, stack: Any = None) -> Result:

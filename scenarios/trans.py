@@ -25,20 +25,15 @@ WAIT_S = 3.0  # bound on one delivery round (retries of a failed transmission in
 
 
 # -- steps -----------------------------------------------------------------------------------------------------
-def _fresh_dmp(ctx: ScenarioContext) -> None:
-    """Each scenario's DCC starts from an empty database, so its document ids repeat from one scenario to the
-    next: the DMP simulator shared by the run forgets the previous scenarios' entries, or every submission
-    would look like a duplicate uniqueId (TRANS.04)."""
-    if not ctx.__dict__.get("_dmp_fresh"):
-        ctx.__dict__["_dmp_fresh"] = True
-        ctx.simulator("dmp").entries.clear()
-
-
-def _patient(ctx: ScenarioContext, status: str = "provisoire", nom: str = "DURAND") -> str:
-    """A fresh patient at ``status``: qualifiée and récupérée hold the INSi test matricule."""
-    _fresh_dmp(ctx)
-    if status == "provisoire":
-        return ctx.dcc.create_patient(traits(nom, ("PIERRE", "ALAIN")))["patient_id"]
+def _patient(ctx: ScenarioContext, status: str = "validee", nom: str = "DURAND") -> str:
+    """A fresh patient at ``status``: provisoire and validée (by default: a non-qualified identity whose traits
+    were checked on an identity document) without INS; with the INSi test matricule, ``recuperee``, ``qualifiee``
+    and ``validee_ins`` (validée, to be qualified later)."""
+    if status in ("provisoire", "validee"):
+        patient = ctx.dcc.create_patient(traits(nom, ("PIERRE", "ALAIN")))["patient_id"]
+        if status == "validee":
+            ctx.dcc.change_identity_status(patient, "validee", justificatif="carte_identite")
+        return patient
     patient = ctx.dcc.create_patient(
         traits("PAT-TROIS", ("DOMINIQUE", "MARIE-LOUISE"), "F", "1979-03-28", "63220"),
         ins_matricule=INS[0],
@@ -183,7 +178,7 @@ def each_professional(ctx: ScenarioContext) -> None:
 @scenario("TRANS.02.01", needs=NEEDS)
 def dmp_pdc_after_qualification(ctx: ScenarioContext) -> None:
     """A PPS of a validée identity goes neither to the DMP nor to the PDC; qualified, its new version does."""
-    patient = _patient(ctx, "validee")
+    patient = _patient(ctx, "validee_ins")
     pps = _pps(ctx, _frcp(ctx, patient), (PRO_A,))
     _deliver(ctx)
     ctx.check(not _dmp(ctx) and not _boxes(_mails(ctx), "PDC"), "DMP or PDC fed for a non-qualified identity")
@@ -216,7 +211,7 @@ def nothing_before_validation(ctx: ScenarioContext) -> None:
 @scenario("TRANS.03.01", needs=NEEDS)
 def continuity_of_care(ctx: ScenarioContext) -> None:
     """An FRCP of a provisoire identity is sent to its professional with the traits only."""
-    frcp = _frcp(ctx, _patient(ctx), (PRO_A,))
+    frcp = _frcp(ctx, _patient(ctx, "provisoire"), (PRO_A,))
     _deliver(ctx)
     mails = _mails(ctx, PRO_A["mss"], frcp)
     ctx.check(len(mails) == 1, f"{len(mails)} mail(s) to the professional, 1 expected")
@@ -356,7 +351,8 @@ def no_frcp_to_patient(ctx: ScenarioContext) -> None:
     """An FRCP then its PPS are validated for a qualified patient: the patient's mailbox receives the PPS only."""
     frcp, pps = _validated_pps(ctx)
     box = _mails(ctx, PATIENT_BOX)
-    ctx.check([m.data.get("document_id", "").lower() for m in box] == [pps.lower()], f"patient box: {box}")
+    ctx.check(not _mails(ctx, PATIENT_BOX, frcp), f"the FRCP reached the patient: {box}")
+    ctx.check(bool(_mails(ctx, PATIENT_BOX, pps)), "the patient's mailbox did not receive the PPS")
     ctx.proof(
         1,
         "boite-citoyenne.html",
@@ -491,8 +487,13 @@ def nothing_out_before_validation(ctx: ScenarioContext) -> None:
     mark = len(_dmp(ctx))
     pps = _pps(ctx, first, (PRO_A,), status="complete")
     frcp = _frcp(ctx, patient, (PRO_A,), status="complete")
+    ctx.dcc.call("send_to_professionals", document_id=frcp, author="medecin-1")  # allowed: to professionals
     _deliver(ctx)
-    early = [m for m in _mails(ctx) if m.data.get("document_id", "").lower() in (pps.lower(), frcp.lower())]
+    early = [
+        m
+        for m in _boxes(_mails(ctx), "PATIENT") + _boxes(_mails(ctx), "PDC")
+        if m.data.get("document_id", "").lower() in (pps.lower(), frcp.lower())
+    ]
     ctx.check(not early and len(_dmp(ctx)) == mark, f"a completed document left the DCC: {early}")
     ctx.proof(
         1, "journal-avant-validation.json", journal([{"transmissions": _transmissions(ctx, frcp, pps)}])

@@ -25,7 +25,7 @@ from dcc.transmissions.xdm import build_xdm
 FAULT_MATRICULE = faults.register(
     "matricule_in_non_qualified_message",
     "the INS matricule travels in X-MSS-INS and the XDM metadata although the identity is not qualifiée",
-    breaks=["INS.08", "TRANS.03"],
+    breaks=["INS.08"],  # TRANS.03.01 is a provisoire identity: no matricule to leak
 )
 FAULT_NO_MDN = faults.register(
     "no_processing_ack_requested",

@@ -248,7 +248,11 @@ def send_to_professionals(
     PPS en cours / complété / clôturé, any validated document)."""
     config = config or TransmissionConfig.from_environment()
     context = context_for(session, document, config, professionals)
-    routes = [r for r in routing.route(context) if r.target == "ps"]
+    routes = [
+        r
+        for r in routing.route(context)
+        if r.target == "ps" or faults.active(routing.FAULT_COMPLETE_TO_PATIENT.name)
+    ]
     if not routes:
         raise TransmissionRefused(
             "not_allowed",

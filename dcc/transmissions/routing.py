@@ -55,17 +55,23 @@ QUALIFIED_ONLY = frozenset({QUALIFIEE})
 FAULT_DMP_PDC_UNQUALIFIED = faults.register(
     "dmp_fed_without_qualified_ins",
     "the DMP and the PDC receive a validated document whatever the patient's identity status",
-    breaks=["TRANS.02", "MSS/PDC.02"],
+    breaks=["TRANS.02", "MSS/PDC.02", "TRANS.05"],  # TRANS.05: the DMP refuses the INS-less submission
 )
 FAULT_NO_PATIENT_MESSAGE = faults.register(
     "pps_validation_no_patient_message",
     "a validated PPS is not sent to the patient's MSS citoyenne mailbox",
-    breaks=["MSS/CIT.01"],
+    # no patient message to check: its content (CIT.02), « only the PPS » (CIT.03), the sendings (DOC.06 step 3)
+    breaks=["MSS/CIT.01", "MSS/CIT.02", "MSS/CIT.03", "DOC.06"],
 )
 FAULT_COMPLETE_TO_PATIENT = faults.register(
     "frcp_complete_sent_everywhere",
     "an FRCP « complétée » is also routed to the DMP, the PDC and the patient",
     breaks=["TRANS.06", "DOC.06"],
+)
+FAULT_PROVISOIRE_HELD = faults.register(
+    "provisoire_identity_held_back",
+    "a document of a provisoire identity is not sent to its professionals (continuity of care refused)",
+    breaks=["TRANS.03"],
 )
 FAULT_FIRST_PROFESSIONAL = faults.register(
     "first_professional_only",
@@ -200,6 +206,8 @@ def route(context: Context) -> list[Route]:
     for line in lines_for(context.kind, context.status, context.identity_status):
         if line.target == "ps":
             professionals, format = context.professionals, line.format
+            if context.identity_status == "provisoire" and faults.active(FAULT_PROVISOIRE_HELD.name):
+                professionals = ()
             if context.status == VALIDE and faults.active(FAULT_FIRST_PROFESSIONAL.name):
                 professionals = professionals[:1]
             if faults.active(FAULT_NO_PDF_TO_PROFESSIONALS.name):

@@ -160,3 +160,10 @@ def test_fault_recipient_address_not_from_directory():
     assert [r.source for r in recipients_of(document)] == ["annuaire"]
     with faults.enabled("recipient_address_not_from_directory"):
         assert [r.source for r in recipients_of(document)] == ["saisie"]
+
+
+def test_fault_provisoire_identity_held_back():
+    assert "mss_pro" in channels(routing.route(ctx("FRCP", "valide", "provisoire")))
+    with faults.enabled("provisoire_identity_held_back"):
+        assert "mss_pro" not in channels(routing.route(ctx("FRCP", "valide", "provisoire")))
+        assert "mss_pro" in channels(routing.route(ctx("FRCP", "valide", "validee")))
