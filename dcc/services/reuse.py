@@ -39,7 +39,8 @@ from dcc.services.documents import CLOTURE, VALIDE, DocumentRuleError
 faults.register(
     "prefill_ignores_latest_pps",
     "a new FRCP is offered an older validated PPS than the patient's latest one (or none when there is no older)",
-    breaks=["REPR.01"],
+    # REPR.04's scenario needs a reuse to keep all, part or none of: with nothing offered it cannot run
+    breaks=["REPR.01", "REPR.04"],
 )
 faults.register(
     "prefill_ignores_previous_frcp",
