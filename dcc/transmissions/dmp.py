@@ -103,8 +103,10 @@ FAULT_ABSENT_FRCP = faults.register(
 
 
 class DmpError(DeliveryError):
-    def __init__(self, message: str, transient: bool = False, codes: tuple[str, ...] = ()) -> None:
-        super().__init__(message, transient)
+    def __init__(
+        self, message: str, transient: bool = False, codes: tuple[str, ...] = (), in_doubt: bool = False
+    ) -> None:
+        super().__init__(message, transient, in_doubt)
         self.codes = codes
 
 
@@ -266,7 +268,12 @@ class DmpClient:
             else:
                 answer = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout_s)
         except httpx.HTTPError as error:
-            raise DmpError(f"DMP {type(error).__name__}: {error}", transient=True) from None
+            # not connected: the DMP never saw the request; otherwise (read timeout, dropped answer) it may have
+            # registered it, and the worker asks before resending
+            unsent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+            raise DmpError(
+                f"DMP {type(error).__name__}: {error}", transient=True, in_doubt=not unsent
+            ) from None
         if len(answer.content) > MAX_RESPONSE_BYTES:
             raise DmpError(f"DMP answer larger than {MAX_RESPONSE_BYTES} bytes", transient=True)
         try:

@@ -104,13 +104,15 @@ def build_message(
 
 def send(message: EmailMessage, recipient: str, config: TransmissionConfig) -> str:
     """One SMTP transaction; returns the server's reply. Failures raise :class:`DeliveryError` (4xx and network
-    errors are transient, 5xx permanent)."""
+    errors are transient, 5xx permanent; a network error after connecting is ``in_doubt``)."""
     if config.mss_smtp is None:
         raise DeliveryError("no MSSanté SMTP configured (DCC_MSS_SMTP)", transient=True)
     host, port = config.mss_smtp
     raw = message.as_bytes(policy=SMTP_POLICY)
+    connected = False  # before that, the operator cannot have the mail: a failure there is not in doubt
     try:
         with smtplib.SMTP(host, port, timeout=config.smtp_timeout_s) as client:
+            connected = True
             client.ehlo()
             dsn = client.has_extn("dsn")
             refused = client.sendmail(
@@ -138,4 +140,8 @@ def send(message: EmailMessage, recipient: str, config: TransmissionConfig) -> s
         transient = not (500 <= error.smtp_code < 600)
         raise DeliveryError(f"SMTP {error.smtp_code} {text}", transient=transient) from None
     except (TimeoutError, smtplib.SMTPException, OSError) as error:
-        raise DeliveryError(f"SMTP {type(error).__name__}: {error}", transient=True) from None
+        # a timeout or a dropped connection once connected: the operator may have taken the mail before it went
+        # silent, so the worker looks for its acknowledgement before sending again (TRANS.04)
+        raise DeliveryError(
+            f"SMTP {type(error).__name__}: {error}", transient=True, in_doubt=connected
+        ) from None

@@ -8,10 +8,12 @@ Exactly-once towards the receivers, even when the worker is killed mid-delivery:
    (Message-ID, XDS uniqueId) was fixed when the job was queued;
 3. after the answer the result is committed (attempt row, ``transmission.attempt`` event, state).
 
-A worker that dies between 2 and 3 leaves the job in flight; when its lease expires the next worker first asks
-the receiver whether that external id arrived — the DMP by a GetDocuments stored query, MSSanté by the DSN/MDN
-recorded for that Message-ID (the operator acknowledges before it answers 250) — and only resends when it did not
-(after ``in_doubt_grace_s`` for MSS, so a late DSN can still arrive). Run ``python -m dcc.transmissions.worker``.
+A worker that dies between 2 and 3 leaves the job in flight; so does a delivery that failed *in doubt* (a
+timeout or a dropped connection after the request went out: the receiver may have it). When its lease expires, or
+its retry is due, the next worker first asks the receiver whether that external id arrived — the DMP by a
+GetDocuments stored query, MSSanté by the DSN/MDN recorded for that Message-ID (the operator acknowledges before it
+answers 250) — and only resends when it did not (after ``in_doubt_grace_s`` for MSS, so a late DSN can still
+arrive). Run ``python -m dcc.transmissions.worker``.
 """
 
 from __future__ import annotations
@@ -184,7 +186,7 @@ class Worker:
             except DeliveryError as failure:
                 error = failure
             job = session.get(Transmission, job_id)
-            self._conclude(session, job, attempt, error)
+            self._conclude(session, job, attempt, error, in_doubt=error is not None and error.in_doubt)
             if error is None:
                 channel.after_success(session, job, prepared)
             session.commit()
@@ -198,7 +200,15 @@ class Worker:
             log.warning("transmission %s: cannot check the interrupted attempt (%s)", job.id, error)
             verdict = None
         if verdict:
-            self._conclude(session, job, job.inflight_attempt or job.attempts, None, recovered=True)
+            attempt = job.inflight_attempt or job.attempts
+            failure_recorded = session.scalar(
+                select(TransmissionAttempt.id).where(
+                    TransmissionAttempt.transmission_id == job.id, TransmissionAttempt.attempt == attempt
+                )
+            )
+            if failure_recorded is not None:
+                attempt = job.attempts + 1  # it timed out, recorded as failed: the check is the next attempt
+            self._conclude(session, job, attempt, None, recovered=True)
             channel.after_success(session, job, None)
             return True
         started = _aware(job.inflight_at) or self.clock()
@@ -215,10 +225,14 @@ class Worker:
         attempt: int,
         error: DeliveryError | None,
         recovered: bool = False,
+        in_doubt: bool = False,
     ) -> None:
+        """Records the attempt's result. ``in_doubt``: the failure may hide a delivery (timeout after sending), so
+        the job stays marked in flight and its retry goes through :meth:`_recover`, which asks the receiver first."""
         from dcc.db.models import Patient
 
         now = self.clock()
+        started = job.inflight_at
         document = session.get(Document, job.document_id)
         patient = session.get(Patient, document.patient_id)
         result = "success" if error is None else "failure"
@@ -247,6 +261,8 @@ class Worker:
             if retry:
                 delay = min(self.config.backoff_s * 2 ** (attempt - 1), self.config.backoff_max_s)
                 job.next_attempt_at = now + timedelta(seconds=delay)
+                if in_doubt:
+                    job.inflight_attempt, job.inflight_at = attempt, started or now
             else:
                 job.state = "failed"
         session.flush()

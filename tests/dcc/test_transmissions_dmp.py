@@ -270,3 +270,46 @@ def test_consultation_without_consent_uses_the_local_copy_only(factory, sim):
         ).first()
         assert event.data["source"] == "dmp_cache"
     assert not [e for e in sim.evidence.events if e.type == "dmp.stored_query"]
+
+
+def test_timed_out_submission_is_asked_for_before_any_resend(factory, sim):
+    """TRANS.04: the DMP registers the FRCP but answers after the DCC's timeout. The retry asks the registry
+    (GetDocuments on the uniqueId) and records the delivery; it never submits the same uniqueId again."""
+    _, frcp_id, _ = validated_frcp_and_pps(factory, sim)
+    cfg = TransmissionConfig(dmp_url=sim.endpoint_url, dmp_token=TOKEN, backoff_s=0.0, http_timeout_s=0.3)
+    w = Worker(factory, {"dmp": dmp.DmpChannel(cfg, AnsExamplePackager())}, cfg)
+    sim.faults.inject(Fault(FaultMode.TIMEOUT, None, times=1, delay_s=0.8))
+    assert w.run_once() == 1  # attempt 1 times out; the simulator registers it a moment later
+    for _ in range(50):
+        if provided(sim):
+            break
+        time.sleep(0.05)
+    assert [e["result"] for e in provided(sim)] == ["success"]
+    drain(w)
+    assert len(provided(sim)) == 1 and not provided(sim, duplicate=True)
+    queries = [e.data for e in sim.evidence.events if e.type == "dmp.stored_query"]
+    assert queries and queries[-1]["query"] == "GetDocuments" and queries[-1]["count"] == 1
+    with factory() as session:
+        job = session.scalars(select(Transmission).where(Transmission.document_id == frcp_id)).one()
+        assert job.state == "sent" and job.inflight_attempt is None
+        attempts = [
+            e.data
+            for e in session.scalars(select(DccEvent).where(DccEvent.type == "transmission.attempt"))
+            if e.data["transmission_id"] == job.id
+        ]
+        assert [(a["attempt"], a["result"], a.get("recovered")) for a in attempts] == [
+            (1, "failure", None),
+            (2, "success", True),
+        ]
+
+
+def test_timed_out_submission_the_registry_lacks_is_resent(factory, sim):
+    """A submission that timed out before the DMP took it (the connection dropped) is sent again after the
+    check: asking first must not turn a lost submission into a lost document."""
+    validated_frcp_and_pps(factory, sim)
+    sim.faults.inject(Fault(FaultMode.DROP, None, times=1))
+    w = worker(factory, sim)
+    drain(w)
+    assert [e["result"] for e in provided(sim)] == ["success"]
+    queries = [e.data for e in sim.evidence.events if e.type == "dmp.stored_query"]
+    assert queries and queries[-1]["count"] == 0

@@ -3,6 +3,7 @@ error MDN) back to the DCC's inbound SMTP, retries with backoff, permanent failu
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -362,3 +363,72 @@ def test_fault_new_version_sent_before_validation(factory, mss):
         with faults.enabled("new_version_sent_before_validation"):
             jobs = outbox.version_created(session, frcp, "dr.who")
         assert [(j.channel, j.recipient, j.document_status) for j in jobs] == [("mss_pro", PS, "complete")]
+
+
+def _wait_for(predicate, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        time.sleep(0.05)
+
+
+def test_timed_out_delivery_is_acknowledged_not_resent(factory, mss):
+    """TRANS.04: the operator takes the mail but answers after the DCC's SMTP timeout. The retry first looks for
+    the DSN of that Message-ID, finds it, records the delivery: the professional gets the mail once."""
+    job_id = _one_frcp(factory, mss)
+    stalls = [0.8]  # the first mail is stored and acknowledged, then its 250 comes after the DCC gave up
+
+    def slow_answer(_delivered) -> None:
+        if stalls:
+            time.sleep(stalls.pop())
+
+    mss.add_mailbox(PS, "PER", listener=slow_answer)
+    worker = worker_for(factory, mss, backoff_s=0.0, smtp_timeout_s=0.3, in_doubt_grace_s=30.0)
+    assert worker.run_once() == 1  # times out
+    with factory() as session:
+        job = session.get(Transmission, job_id)
+        assert job.state == "pending" and job.inflight_attempt == 1  # in doubt, not just failed
+    _wait_for(lambda: received(mss, to_address=PS))
+    _wait_for(lambda: acks_recorded(factory, job_id))
+    drain(worker)
+    assert len(received(mss, to_address=PS)) == 1 and not received(mss, duplicate=True)
+    with factory() as session:
+        job = session.get(Transmission, job_id)
+        assert job.state == "sent" and job.inflight_attempt is None
+        attempts = session.scalars(
+            select(TransmissionAttempt).where(TransmissionAttempt.transmission_id == job_id)
+        ).all()
+        assert [(a.attempt, a.result) for a in attempts] == [(1, "failure"), (2, "success")]
+
+
+def test_timed_out_delivery_without_acknowledgement_waits_then_resends(factory, mss):
+    """No DSN comes for the timed-out attempt (the mail never reached the operator): the retry waits the in-doubt
+    grace, then sends, so a lost mail is still delivered (TRANS.05)."""
+    job_id = _one_frcp(factory, mss)
+    clock = Clock()
+    worker = worker_for(factory, mss, clock, backoff_s=0.0, in_doubt_grace_s=30.0)
+    mss.faults.inject(Fault(FaultMode.DROP, "DATA", times=1))
+    assert worker.run_once() == 1  # the connection drops: in doubt
+    worker.run_once()  # the retry is due (no backoff) but waits for a late acknowledgement
+    assert received(mss, to_address=PS) == []  # waiting for a late acknowledgement
+    clock.advance(31)
+    drain(worker)
+    assert len(received(mss, to_address=PS)) == 1
+    with factory() as session:
+        assert session.get(Transmission, job_id).state == "sent"
+
+
+def test_refused_connection_is_retried_without_waiting(factory, mss):
+    """A refused connection never reached the receiver: nothing to ask, the retry follows the backoff only."""
+    job_id = _one_frcp(factory, mss)
+    config = TransmissionConfig(mss_smtp=("127.0.0.1", 1), sender=SENDER, backoff_s=0.0)
+    Worker(factory, {"mss_pro": MssChannel(config, AnsExamplePackager())}, config).run_once()
+    with factory() as session:
+        assert session.get(Transmission, job_id).inflight_attempt is None
+
+
+def acks_recorded(factory, job_id: int) -> bool:
+    with factory() as session:
+        return bool(
+            session.scalars(select(TransmissionAck).where(TransmissionAck.transmission_id == job_id)).all()
+        )
