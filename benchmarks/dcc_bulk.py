@@ -21,17 +21,12 @@ import os
 import signal
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
+from benchmarks.databases import throwaway
 from benchmarks.report import write_section
 from dcc.db import make_engine, make_session_factory, migrate
 from dcc.db.models import AuditEntry, DccEvent, Document, Patient
@@ -42,7 +37,6 @@ from dcc.services.patients import Traits, create_patient
 FULL_PATIENTS = 100_000
 DOCUMENTS_PER_PATIENT = 3
 BATCH = 100
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
 @dataclass
@@ -56,25 +50,6 @@ class Result:
     document_seconds: float = 0.0
     audit_entries: int = 0
     events: int = 0
-
-
-@contextmanager
-def throwaway(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / 'bulk.sqlite3'}"
-        return
-    server = os.environ.get("DCC_BULK_PG_URL", PG_URL)
-    name = f"dcc_bulk_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _traits(index: int) -> Traits:
@@ -93,7 +68,7 @@ def _progress(backend: str, what: str, done: int, total: int, rates: list[float]
 
 def run(backend: str, patients: int, batch: int = BATCH) -> Result:
     result = Result(backend, patients)
-    with throwaway(backend) as url:
+    with throwaway(backend, "dcc_bulk") as url:
         migrate(url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
