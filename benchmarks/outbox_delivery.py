@@ -339,7 +339,8 @@ DSN/MDN come back to the DCC's inbound SMTP and are recorded. Jobs per patient: 
 {burst.patients} patients. Packager: the ANS examples patched per document (no CDA production nor PDF
 rendering). *Burst*: {burst.patients} patients validated as fast as the benchmark process goes — the throughput;
 its latency is mostly the backlog. *Paced*: one patient every {PACE_S:g} s, {PACED_PATIENTS} patients — the latency
-of a worker that keeps up. Window: first validation → last `delivered_at`; documents/s and jobs/s over it.
+of a worker that keeps up. Window: first validation → last `delivered_at`; documents/s and jobs/s over it (in the paced run they are
+the pace, not a capacity).
 Latency: `transmission.created_at` → `delivered_at` of each job, from the DCC's database. Check: every job `sent`,
 each Message-ID received once by its recipient and each uniqueId registered once by the simulators, nothing else.
 The benchmark process also hosts the simulators and the inbound SMTP; the 2 cores are shared with other agents,
