@@ -390,7 +390,7 @@ def test_timed_out_delivery_is_acknowledged_not_resent(factory, mss):
         assert job.state == "pending" and job.inflight_attempt == 1  # in doubt, not just failed
     _wait_for(lambda: received(mss, to_address=PS))
     _wait_for(lambda: acks_recorded(factory, job_id))
-    drain(worker)
+    drain(worker_for(factory, mss, backoff_s=0.0, in_doubt_grace_s=30.0))  # usual SMTP timeout from here
     assert len(received(mss, to_address=PS)) == 1 and not received(mss, duplicate=True)
     with factory() as session:
         job = session.get(Transmission, job_id)
