@@ -48,6 +48,11 @@ FAULT_NO_CODECDA = faults.register(
     "MSS messages are sent without X-MSS-CODECDA (the type of the document)",
     breaks=["MSS/CDA.04"],
 )
+FAULT_NO_XDM = faults.register(
+    "professional_mail_without_xdm",
+    "mails to professionals carry the CDA and the PDF as loose attachments, without the IHE_XDM.zip",
+    breaks=["MSS/CDA.01"],  # the collateral is completed from the fault proof (see below)
+)
 
 
 def subject(document: Document, patient: Patient) -> str:
@@ -91,6 +96,11 @@ def build_message(
         f"{LABELS[document.kind]} transmis par le DCC (plateforme régionale de cancérologie).\r\n"
         "Les documents sont dans la pièce jointe IHE_XDM.zip.\r\n"
     )
+    if job.channel == routing.MSS_PRO and faults.active(FAULT_NO_XDM.name):
+        for item in files:  # loose files: the receiving software finds no IHE_XDM.zip to integrate
+            maintype, _, subtype = item.mime.partition("/")
+            message.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
+        return message
     unique_id = (job.external_id or "").strip("<>").partition("@")[0]
     xdm = build_xdm(
         files,
