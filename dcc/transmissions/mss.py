@@ -51,7 +51,26 @@ FAULT_NO_CODECDA = faults.register(
 FAULT_NO_XDM = faults.register(
     "professional_mail_without_xdm",
     "mails to professionals carry the CDA and the PDF as loose attachments, without the IHE_XDM.zip",
-    breaks=["MSS/CDA.01"],  # the collateral is completed from the fault proof (see below)
+    # Without the archive the receiver cannot tell which document the mail carries (its ids are in the CDA of the
+    # IHE_XDM.zip) nor integrate it: every scenario that follows a document to a professional finds no mail of it
+    # (PRO.01: no professional received the document; TRANS.01/03/05/06, DOC.04, ANN.03, INS.08, PDC.02 and the
+    # other MSS/CDA ones check that mail). Shown by the fault proof, each one.
+    breaks=[
+        "MSS/CDA.01",
+        "MSS/PRO.01",
+        "MSS/CDA.02",
+        "MSS/CDA.03",
+        "MSS/CDA.04",
+        "MSS/CDA.05",
+        "MSS/PDC.02",
+        "TRANS.01",
+        "TRANS.03",
+        "TRANS.05",
+        "TRANS.06",
+        "DOC.04",
+        "ANN.03",
+        "INS.08",
+    ],
 )
 
 

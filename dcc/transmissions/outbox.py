@@ -197,7 +197,9 @@ def queue(
 FAULT_FRCP_SENT_BY_HAND = faults.register(
     "frcp_sent_to_professionals_by_hand_only",
     "a validated FRCP is not sent to its professionals automatically: the DCC waits for the user to send it",
-    breaks=["MSS/PRO.01"],  # the collateral is completed from the fault proof
+    # the scenarios of TRANS.03 (continuity of care), TRANS.05 (retries), INS.08 and MSS/CDA.05 (what the mail
+    # carries) wait for the automatic mail of a validated FRCP too
+    breaks=["MSS/PRO.01", "TRANS.03", "TRANS.05", "INS.08", "MSS/CDA.05"],
 )
 
 
