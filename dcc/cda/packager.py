@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
+from dcc import faults
 from dcc.cda.builder import CdaBuildError, build
 from dcc.cda.fromdb import from_document
 from dcc.db.models import Document
@@ -16,6 +17,15 @@ from dcc.render.pdf import render
 from dcc.transmissions.packaging import PackagedFile, PackagingError
 
 ORDER = {"n3": 0, "n3pdf": 0, "n1": 1, "pdf": 2}
+# The formats only the DMP receives (Figure 10: « CDA R2 N3 » and « CDA R2 N3 avec PDF intégré » alone).
+DMP_FORMATS = frozenset({"n3", "n3pdf"})
+
+FAULT_DMP_WITHOUT_ATTACHMENTS = faults.register(
+    "dmp_cda_without_attachments",
+    "the CDA R2 N3 filed in the DMP is built from the form alone: the documents joined to it (side effects…) "
+    "travel by MSSanté only",
+    breaks=["BDT.03"],
+)
 
 
 class CdaPackager:
@@ -27,6 +37,8 @@ class CdaPackager:
         if unknown:
             raise PackagingError(f"format {format!r}: unknown part(s) {', '.join(unknown)}")
         data = from_document(session, document)
+        if data.attachments and format in DMP_FORMATS and faults.active(FAULT_DMP_WITHOUT_ATTACHMENTS.name):
+            data = replace(data, attachments=())
         if document_id is not None:  # a DMP replacement carries a new id for the same set
             root, _, extension = document_id.rpartition("^")
             data = replace(data, id_root=root or data.id_root, id_extension=extension)

@@ -46,6 +46,16 @@ CARE_BLOCKED_WITHOUT_QUALIFIED_IDENTITY = faults.register(
 PPS_FROM_UNVALIDATED = faults.register(
     "pps_from_unvalidated_frcp", "a PPS is created from an FRCP that is not validated", ["DOC.05"]
 )
+ONE_VALIDATED_FRCP_PER_SET = faults.register(
+    "corrected_frcp_cannot_be_validated",
+    "the new version correcting a validated FRCP cannot be validated: the DCC allows one validated FRCP per set",
+    breaks=["DOC.09"],
+)
+ATTACHMENT_CHECKED_AFTER_STORING = faults.register(
+    "attachment_checked_after_storing",
+    "an attachment is saved with its document before its type and size are checked: a refused file stays joined",
+    breaks=["BDT.04"],
+)
 ENTRY_WITHOUT_AUTHOR = faults.register(
     "field_entry_without_author", "a manual entry is journaled without its operator", ["DOC.07"]
 )
@@ -219,6 +229,20 @@ def set_status(
             raise DocumentRuleError(
                 "identity_not_qualified", f"{document.kind} {document.id}: the identity is not qualifiée"
             )
+    if (
+        new == VALIDE
+        and document.kind == "FRCP"
+        and document.version > 1
+        and faults.active(ONE_VALIDATED_FRCP_PER_SET.name)
+        and session.scalar(
+            select(Document.id)
+            .where(Document.set_id == document.set_id, Document.id != document.id, Document.status == VALIDE)
+            .limit(1)
+        )
+    ):
+        raise DocumentRuleError(
+            "already_validated", f"FRCP {document.id}: its set already has a validated version"
+        )
     before = _snapshot(document)
     document.status = new
     attachments = session.scalars(
@@ -354,6 +378,19 @@ def add_attachment(
     max_bytes: int = MAX_ATTACHMENT_BYTES,
 ) -> Attachment:
     """Effets secondaires or other documents joined to an FRCP or PPS (2.1.5.1), within type and size limits."""
+    if faults.active(ATTACHMENT_CHECKED_AFTER_STORING.name) and document.status not in (VALIDE, CLOTURE):
+        # the upload is saved (and committed) first, then checked: a refusal no longer takes it back
+        stored = _store_attachment(session, document, title, mime_type, content, author)
+        session.commit()
+        _check_attachment(title, mime_type, content, max_bytes)
+        return stored
+    _check_attachment(title, mime_type, content, max_bytes)
+    if document.status in (VALIDE, CLOTURE):
+        raise DocumentRuleError("validated", f"{document.kind} {document.id} is « {document.status} »")
+    return _store_attachment(session, document, title, mime_type, content, author)
+
+
+def _check_attachment(title: str, mime_type: str, content: bytes, max_bytes: int) -> None:
     if mime_type not in ATTACHMENT_TYPES:
         raise DocumentRuleError(
             "type_refused",
@@ -361,8 +398,11 @@ def add_attachment(
         )
     if len(content) > max_bytes:
         raise DocumentRuleError("too_large", f"{title!r}: {len(content)} bytes, more than {max_bytes}")
-    if document.status in (VALIDE, CLOTURE):
-        raise DocumentRuleError("validated", f"{document.kind} {document.id} is « {document.status} »")
+
+
+def _store_attachment(
+    session: Session, document: Document, title: str, mime_type: str, content: bytes, author: str
+) -> Attachment:
     attachment = Attachment(
         document_id=document.id,
         title=title,

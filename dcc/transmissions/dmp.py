@@ -38,7 +38,13 @@ from dcc.db.models_transmissions import DmpCachedDocument, DmpEntry
 from dcc.transmissions import outbox, routing
 from dcc.transmissions.config import TransmissionConfig
 from dcc.transmissions.errors import DeliveryError
-from dcc.transmissions.packaging import CLASS_CODES, FORMAT_CODES, TYPE_CODES, DocumentPackager
+from dcc.transmissions.packaging import (
+    CLASS_CODES,
+    FORMAT_CODES,
+    PDF_FORMAT_CODE,
+    TYPE_CODES,
+    DocumentPackager,
+)
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 NS = {
@@ -90,6 +96,12 @@ FAULT_FORMAT_CODE = faults.register(
     "the FRCP is submitted to the DMP with the PPS's formatCode",
     breaks=["DMP/ALIM.09"],
 )
+FAULT_N1_TO_DMP = faults.register(
+    "dmp_fed_with_n1",
+    "the DMP receives the CDA R2 N1 (the PDF in a nonXMLBody, formatCode XDS-SD) instead of the volet's CDA R2 N3",
+    # ALIM.09: the formatCode is no longer the volet's; BDT.03: the N1 carries the PDF alone, not the attachments
+    breaks=["DMP/ALIM.01", "DMP/ALIM.09", "BDT.03"],
+)
 FAULT_PPS_INVISIBLE = faults.register(
     "dmp_pps_invisible",
     "the PPS is submitted to the DMP invisible to the patient",
@@ -130,6 +142,7 @@ class Submission:
     content: bytes
     invisible: bool
     replaces_entry_uuid: str | None
+    format_code: str | None = None  # the CDA's formatCode; None: the volet's (FORMAT_CODES[kind])
 
 
 def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
@@ -170,7 +183,7 @@ def provide_request(submissions: list[Submission]) -> tuple[bytes, dict[str, byt
             ("class_code", CLASS_CODES[sub.kind]),
             (
                 "format_code",
-                FORMAT_CODES["PPS" if faults.active(FAULT_FORMAT_CODE.name) else sub.kind],
+                sub.format_code or FORMAT_CODES["PPS" if faults.active(FAULT_FORMAT_CODE.name) else sub.kind],
             ),
             ("confidentiality", "N"),
         ]
@@ -430,7 +443,11 @@ class DmpChannel:
         document = session.get(Document, job.document_id)
         patient = session.get(Patient, document.patient_id)
         choice = outbox.dmp_choice(session, patient)
-        if choice is not None and choice.opposition:
+        # the fault dmp_opposition_ignored skips this check as it skips the routing's
+        ignored = (
+            faults.active(routing.FAULT_OPPOSITION_IGNORED.name) if choice and choice.opposition else False
+        )
+        if choice is not None and choice.opposition and not ignored:
             raise DmpError("the patient opposed feeding the DMP", transient=False)
         if patient.identity_status != routing.QUALIFIEE or not patient.ins_matricule:
             raise DmpError(
@@ -461,8 +478,12 @@ class DmpChannel:
             old = session.scalar(select(DmpEntry).where(DmpEntry.unique_id == options["replaces_unique_id"]))
             target = old.entry_uuid if old else None
         own_id = identifiers.document_id(document)
+        n1 = faults.active(FAULT_N1_TO_DMP.name)
         files = self.packager.package(
-            session, document, job.format, document_id=None if unique_id == own_id else unique_id
+            session,
+            document,
+            "n1" if n1 else job.format,
+            document_id=None if unique_id == own_id else unique_id,
         )
         cda = next((f for f in files if f.mime == "text/xml"), None)
         if cda is None:
@@ -475,6 +496,7 @@ class DmpChannel:
             cda.content,
             bool(options["invisible"]),
             target,
+            PDF_FORMAT_CODE if n1 else None,
         )
         return self.client(job), submission
 

@@ -48,6 +48,30 @@ FAULT_NO_CODECDA = faults.register(
     "MSS messages are sent without X-MSS-CODECDA (the type of the document)",
     breaks=["MSS/CDA.04"],
 )
+FAULT_NO_XDM = faults.register(
+    "professional_mail_without_xdm",
+    "mails to professionals carry the CDA and the PDF as loose attachments, without the IHE_XDM.zip",
+    # Without the archive the receiver cannot tell which document the mail carries (its ids are in the CDA of the
+    # IHE_XDM.zip) nor integrate it: every scenario that follows a document to a professional finds no mail of it
+    # (PRO.01: no professional received the document; TRANS.01/03/05/06, DOC.04, ANN.03, INS.08, PDC.02 and the
+    # other MSS/CDA ones check that mail). Shown by the fault proof, each one.
+    breaks=[
+        "MSS/CDA.01",
+        "MSS/PRO.01",
+        "MSS/CDA.02",
+        "MSS/CDA.03",
+        "MSS/CDA.04",
+        "MSS/CDA.05",
+        "MSS/PDC.02",
+        "TRANS.01",
+        "TRANS.03",
+        "TRANS.05",
+        "TRANS.06",
+        "DOC.04",
+        "ANN.03",
+        "INS.08",
+    ],
+)
 
 
 def subject(document: Document, patient: Patient) -> str:
@@ -91,6 +115,11 @@ def build_message(
         f"{LABELS[document.kind]} transmis par le DCC (plateforme régionale de cancérologie).\r\n"
         "Les documents sont dans la pièce jointe IHE_XDM.zip.\r\n"
     )
+    if job.channel == routing.MSS_PRO and faults.active(FAULT_NO_XDM.name):
+        for item in files:  # loose files: the receiving software finds no IHE_XDM.zip to integrate
+            maintype, _, subtype = item.mime.partition("/")
+            message.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
+        return message
     unique_id = (job.external_id or "").strip("<>").partition("@")[0]
     xdm = build_xdm(
         files,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -194,6 +194,15 @@ def queue(
     return job
 
 
+FAULT_FRCP_SENT_BY_HAND = faults.register(
+    "frcp_sent_to_professionals_by_hand_only",
+    "a validated FRCP is not sent to its professionals automatically: the DCC waits for the user to send it",
+    # the scenarios of TRANS.03 (continuity of care), TRANS.05 (retries), INS.08 and MSS/CDA.05 (what the mail
+    # carries) wait for the automatic mail of a validated FRCP too
+    breaks=["MSS/PRO.01", "TRANS.03", "TRANS.05", "INS.08", "MSS/CDA.05"],
+)
+
+
 def validate_and_route(
     session: Session,
     document: Document,
@@ -212,6 +221,13 @@ def validate_and_route(
         peer_dcc = return_recipients(document)  # an FRCP another DCC sent goes back to it once validated
     context = context_for(session, document, config, professionals, peer_dcc, status=documents.VALIDE)
     routes = routing.route(context)
+    if (
+        document.kind == "FRCP"
+        and any(r.target == "ps" for r in routes)
+        and faults.active(FAULT_FRCP_SENT_BY_HAND.name)
+    ):
+        # left to the user's « envoyer » (send_to_professionals)
+        routes = [r for r in routes if r.target != "ps"]
     documents.set_status(
         session, document, documents.VALIDE, author, event_fields={"recipients": len(context.professionals)}
     )
@@ -309,6 +325,20 @@ def send_to_peer(
     return _queue_all(session, frcp, routes, config, trigger="exchange", trigger_kind="manual")[0]
 
 
+FAULT_MANUAL_SHARE_DEFERRED = faults.register(
+    "manual_dmp_share_deferred",
+    "the manual DMP share is booked for the nightly batch instead of being sent at once (its job, and an "
+    "automatic one waiting for a retry, leave only the next night)",
+    breaks=["DMP/ALIM.07"],
+)
+
+
+def _next_night(now: datetime) -> datetime:
+    """02:00 UTC after ``now``: when a DCC with the fault runs its DMP batch."""
+    night = now.replace(hour=2, minute=0, second=0, microsecond=0)
+    return night if night > now else night + timedelta(days=1)
+
+
 def share_to_dmp(
     session: Session, document: Document, author: str, config: TransmissionConfig | None = None
 ) -> Transmission:
@@ -336,8 +366,10 @@ def share_to_dmp(
     key = f"{document.id}|{routing.DMP}|{routes[0].recipient.lower()}"
     job = session.scalar(select(Transmission).where(Transmission.key == key))
     if job is None:
-        return queue(session, document, routes[0], config, trigger="manual", trigger_kind="manual")
-    if job.state in ("pending", "failed"):
+        job = queue(session, document, routes[0], config, trigger="manual", trigger_kind="manual")
+    elif job.state in ("pending", "failed"):
         job.state, job.next_attempt_at, job.leased_until = "pending", _now(), None
-        session.flush()
+    if job.state == "pending" and faults.active(FAULT_MANUAL_SHARE_DEFERRED.name):
+        job.next_attempt_at = _next_night(_now())
+    session.flush()
     return job

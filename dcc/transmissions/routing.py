@@ -48,6 +48,7 @@ N1_N3PDF_PDF = "n1+n3pdf+pdf"  # CDA R2 N1 + CDA R2 N3 avec PDF intégré + PDF/
 # To another DCC: the N3 it must integrate (« Le système DCC tiers doit gérer le format CDA R2 N3
 # obligatoirement », 2.3.3) and the PDF/A-1; no N1, which the receiving DCC would take for a second document.
 N3_PDF = "n3+pdf"
+N1_PDF = "n1+pdf"  # CDA R2 N1 + PDF/A-1: no line of Figure 10 (the fault peer_frcp_sent_as_n1 uses it)
 
 ANY = IDENTITY_STATUSES  # « Qualifié et exceptionnellement pour la continuité des soins : Provisoire, Récupéré, Validé »
 QUALIFIED_ONLY = frozenset({QUALIFIEE})
@@ -87,6 +88,19 @@ FAULT_NO_FRCP_TO_PDC = faults.register(
     "frcp_not_sent_to_pdc",
     "a validated FRCP is not sent to the PDC (only the PPS is)",
     breaks=["MSS/PDC.01"],
+)
+FAULT_OPPOSITION_IGNORED = faults.register(
+    "dmp_opposition_ignored",
+    "the patient's recorded opposition is never read (neither when routing nor before the DMP submission): a "
+    "validated document still feeds the DMP",
+    breaks=["DMP/ALIM.08"],
+)
+FAULT_PEER_AS_N1 = faults.register(
+    "peer_frcp_sent_as_n1",
+    "the FRCP « complétée » goes to the other region's DCC as CDA R2 N1 (its PDF) and PDF/A-1, without the CDA R2 N3 "
+    "that DCC must integrate",
+    # ECH.03: with no N3 to integrate, the other DCC never validates it nor returns it
+    breaks=["ECH.01", "ECH.03"],
 )
 FAULT_NO_PDF_TO_PROFESSIONALS = faults.register(
     "no_pdf_to_professionals",
@@ -214,8 +228,11 @@ def route(context: Context) -> list[Route]:
                 format = "+".join(p for p in format.split("+") if p != "pdf")
             routes += [Route(line.channel, r.address, format, r.source, "ps") for r in professionals]
         elif line.target == "dcc_tiers":
+            format = line.format
+            if line.channel == PEER_DCC and context.peer_dcc and faults.active(FAULT_PEER_AS_N1.name):
+                format = N1_PDF
             routes += [
-                Route(line.channel, r.address, line.format, r.source, "dcc_tiers") for r in context.peer_dcc
+                Route(line.channel, r.address, format, r.source, "dcc_tiers") for r in context.peer_dcc
             ]
         elif line.target == "dpi":
             routes += [
@@ -224,7 +241,7 @@ def route(context: Context) -> list[Route]:
         elif line.target == "pdc":
             routes.append(Route(line.channel, context.pdc_address, line.format, "configuration", "pdc"))
         elif line.target == "dmp":
-            if context.dmp_opposition:
+            if context.dmp_opposition and not faults.active(FAULT_OPPOSITION_IGNORED.name):
                 continue  # DMP/ALIM.08: the patient's opposition blocks feeding
             routes.append(Route(line.channel, context.ins or "sans-ins", line.format, "ins", "dmp"))
         elif line.target == "patient":

@@ -53,6 +53,13 @@ FAULT_NO_RETRY = faults.register(
     breaks=["TRANS.05"],
 )
 
+FAULT_GROUPED = faults.register(
+    "mails_grouped_per_recipient",
+    "the documents waiting for the same professional leave in one mail, whatever their patient (one IHE_XDM.zip "
+    "with the CDA of several patients)",
+    breaks=["MSS/CDA.02"],
+)
+
 
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite hands datetimes back naive; they were written in UTC."""
@@ -87,7 +94,30 @@ class MssChannel:
         document = session.get(Document, job.document_id)
         patient = session.get(Patient, document.patient_id)
         files = self.packager.package(session, document, job.format)
+        if job.channel == routing.MSS_PRO:
+            for other in self._also_due(session, job):  # only with the fault mails_grouped_per_recipient
+                files += self.packager.package(
+                    session, session.get(Document, other.document_id), other.format
+                )
         return job.recipient, mss.build_message(job, document, patient, files, self.config)
+
+    @staticmethod
+    def _also_due(session: Session, job: Transmission) -> list[Transmission]:
+        """With the fault, the other documents waiting for the same professional travel in this mail too (a
+        digest per recipient), whatever their patient. The fault is asked only when there are such documents, so
+        the fault proof replays only the scenarios where grouping could change something."""
+        others = session.scalars(
+            select(Transmission)
+            .where(
+                Transmission.channel == job.channel,
+                Transmission.state == "pending",
+                Transmission.id != job.id,
+                Transmission.document_id != job.document_id,
+            )
+            .order_by(Transmission.id)
+        ).all()
+        others = [o for o in others if o.recipient.lower() == job.recipient.lower()]
+        return others if others and faults.active(FAULT_GROUPED.name) else []
 
     def send(self, prepared: Any) -> str | None:
         from dcc.transmissions import mss

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from dcc import faults
 from dcc.services import documents, patients
 from dcc.services.patients import Traits
 from dcc.transmissions.packaging import PackagingError, default_packager
@@ -39,3 +40,21 @@ def test_every_part_is_produced_and_valid(session, validator, monkeypatch):
     pps.content = {"auteur": author}
     replaced = default_packager().package(session, pps, "n3", document_id="1.2.250.1.999.1.1^424242")
     assert b'extension="424242"' in replaced[0].content
+
+
+def test_fault_dmp_cda_without_attachments(session, monkeypatch):
+    monkeypatch.delenv("DCC_PACKAGER", raising=False)
+    patient = patients.create_patient(session, Traits("MARTIN", ("ANNE",), "F", "1970-01-02"), "op")
+    author = {"nom": "MARTIN", "prenom": "Claire", "rpps": "10000000001"}
+    rcp = {"rrc_id": "RRC-IDF", "gestionnaire_id": "3C-SL", "rcp_id": "RCP-SEIN-01", "nom": "RCP Sénologie"}
+    frcp = documents.create_frcp(session, patient, "op", {"auteur": author, "rcp": rcp})
+    documents.set_status(session, frcp, documents.COMPLETE, "op")
+    documents.set_status(session, frcp, documents.VALIDE, "op")
+    pps = documents.create_pps(session, frcp, "op", {"auteur": author})
+    documents.add_attachment(session, pps, "Effets secondaires", "application/pdf", b"%PDF-1.4 effets", "op")
+    joined = b"Effets secondaires"
+    assert joined in default_packager().package(session, pps, "n3pdf")[0].content
+    with faults.enabled("dmp_cda_without_attachments"):
+        assert joined not in default_packager().package(session, pps, "n3pdf")[0].content  # the DMP's
+        mail = default_packager().package(session, pps, "n1+n3pdf+pdf")
+        assert joined in mail[0].content  # what professionals and the patient receive keeps them

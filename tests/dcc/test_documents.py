@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from dcc import audit, rgpd
+from dcc import audit, faults, rgpd
 from dcc.db.models import Attachment, AuditEntry, Document, FieldEntry
 from dcc.services.documents import (
     CLOTURE,
@@ -92,6 +92,30 @@ def test_attachments_are_checked_and_a_refusal_changes_nothing(session, patient)
         session.scalar(select(func.count()).select_from(Attachment)),
         session.scalar(select(func.count()).select_from(AuditEntry)),
     ) == before
+
+
+def test_fault_attachment_checked_after_storing(session, patient):
+    frcp = create_frcp(session, patient, "u1")
+    session.commit()
+    with faults.enabled("attachment_checked_after_storing"):
+        with pytest.raises(DocumentRuleError, match="not accepted"):
+            add_attachment(session, frcp, "virus.exe", "application/x-msdownload", b"MZ-fault", "u1")
+    session.rollback()  # what a refusal does: too late, the file was committed before the check
+    titles = session.scalars(select(Attachment.title).where(Attachment.document_id == frcp.id)).all()
+    assert titles == ["virus.exe"]
+
+
+def test_fault_corrected_frcp_cannot_be_validated(session, patient):
+    first = validated_frcp(session, patient)
+    correction = new_version(session, first, "u1")
+    set_status(session, correction, COMPLETE, "u1")
+    with faults.enabled("corrected_frcp_cannot_be_validated"):
+        with pytest.raises(DocumentRuleError, match="already has a validated version"):
+            set_status(session, correction, VALIDE, "u2")
+        fresh = create_frcp(session, patient, "u1", {"motif": "autre RCP"})  # a first version still validates
+        set_status(session, fresh, COMPLETE, "u1")
+        assert set_status(session, fresh, VALIDE, "u2").status == VALIDE
+    assert set_status(session, correction, VALIDE, "u2").status == VALIDE
 
 
 OPERATIONS = st.lists(

@@ -313,3 +313,49 @@ def test_timed_out_submission_the_registry_lacks_is_resent(factory, sim):
     assert [e["result"] for e in provided(sim)] == ["success"]
     queries = [e.data for e in sim.evidence.events if e.type == "dmp.stored_query"]
     assert queries and queries[-1]["count"] == 0
+
+
+def test_fault_dmp_opposition_ignored(factory, sim):
+    with factory() as session:
+        patient = make_patient(session, "qualifiee", matricule="109076322083489")
+        pps = make_document(session, patient, "PPS", "complete", recipients=())
+        outbox.record_dmp_choice(session, patient, "dr.who", opposition=True)
+        with faults.enabled("dmp_opposition_ignored"):
+            jobs = outbox.validate_and_route(session, pps, "dr.who", config(sim))
+            assert "dmp" in {j.channel for j in jobs}
+            session.commit()
+            drain(worker(factory, sim))
+    assert provided(sim, type_code="18776-5", result="success")
+
+
+def test_fault_manual_dmp_share_deferred(factory, sim):
+    sim.faults.inject(Fault(FaultMode.ERROR_5XX, "provide_and_register", times=None))
+    with factory() as session:
+        pps = make_document(session, make_patient(session, "qualifiee"), "PPS", "complete", recipients=())
+        [job] = [
+            j for j in outbox.validate_and_route(session, pps, "dr.who", config(sim)) if j.channel == "dmp"
+        ]
+        session.commit()
+    w = worker(factory, sim)
+    w.run_once()
+    sim.faults.clear()
+    with factory() as session, faults.enabled("manual_dmp_share_deferred"):
+        again = outbox.share_to_dmp(session, session.get(documents.Document, pps.id), "dr.who", config(sim))
+        assert again.id == job.id and again.state == "pending"
+        session.commit()
+    drain(w)
+    assert not provided(sim, type_code="18776-5", result="success")  # booked for the night
+    with factory() as session:
+        deferred = session.get(Transmission, job.id)
+        assert deferred.state == "pending" and deferred.next_attempt_at.hour == 2
+
+
+def test_fault_dmp_fed_with_n1(factory, sim):
+    with factory() as session:
+        pps = make_document(session, make_patient(session, "qualifiee"), "PPS")
+        outbox.validate_and_route(session, pps, "dr.who", config(sim))
+        session.commit()
+    with faults.enabled("dmp_fed_with_n1"):
+        drain(worker(factory, sim))
+    filed = provided(sim, result="success")
+    assert filed and {e["format_code"] for e in filed} == {"urn:ihe:iti:xds-sd:pdf:2008"}

@@ -432,3 +432,41 @@ def acks_recorded(factory, job_id: int) -> bool:
         return bool(
             session.scalars(select(TransmissionAck).where(TransmissionAck.transmission_id == job_id)).all()
         )
+
+
+def test_fault_professional_mail_without_xdm(factory, mss):
+    with factory() as session:
+        pps = make_document(session, make_patient(session), "PPS", "complete", recipients=(PS,))
+        outbox.validate_and_route(session, pps, "dr.who", config_for(mss))
+        session.commit()
+    with faults.enabled("professional_mail_without_xdm"):
+        drain(worker_for(factory, mss))
+    [pro] = received(mss, to_address=PS)
+    assert pro["xdm"] is None and pro["xdm_complete"] is False and pro["document_id"] is None
+    assert pro["error_code"] == 906  # the receiving software has no archive to integrate
+    patient = received(mss, to_address="279035121518989@patient.mssante.fr")
+    assert patient and patient[0]["xdm_complete"] is True  # the other channels keep their archive
+
+
+def test_fault_mails_grouped_per_recipient(factory, mss):
+    with factory() as session:
+        for nom in ("PREMIER", "SECOND"):
+            patient = make_patient(session, "validee", nom=nom)
+            frcp = make_document(session, patient, "FRCP", "complete", recipients=(PS,))
+            outbox.validate_and_route(session, frcp, "dr.who", config_for(mss))
+        session.commit()
+    with faults.enabled("mails_grouped_per_recipient"):
+        drain(worker_for(factory, mss))
+    first, second = received(mss, to_address=PS)
+    assert first["patients"] == 2 and second["patients"] == 1
+
+
+def test_fault_frcp_sent_to_professionals_by_hand_only(factory, mss):
+    with factory() as session:
+        frcp = make_document(session, make_patient(session, "validee"), "FRCP", "complete", recipients=(PS,))
+        with faults.enabled("frcp_sent_to_professionals_by_hand_only"):
+            jobs = outbox.validate_and_route(session, frcp, "dr.who", config_for(mss))
+        assert "mss_pro" not in {j.channel for j in jobs}
+        manual = outbox.send_to_professionals(session, frcp, "dr.who", outbox.recipients_of(frcp))
+        assert [(j.channel, j.trigger) for j in manual] == [("mss_pro", "manual")]
+        session.rollback()

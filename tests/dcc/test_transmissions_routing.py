@@ -167,3 +167,16 @@ def test_fault_provisoire_identity_held_back():
     with faults.enabled("provisoire_identity_held_back"):
         assert "mss_pro" not in channels(routing.route(ctx("FRCP", "valide", "provisoire")))
         assert "mss_pro" in channels(routing.route(ctx("FRCP", "valide", "validee")))
+
+
+def test_fault_dmp_opposition_ignored():
+    assert "dmp" not in channels(routing.route(ctx("PPS", "valide", dmp_opposition=True)))
+    with faults.enabled("dmp_opposition_ignored"):
+        assert "dmp" in channels(routing.route(ctx("PPS", "valide", dmp_opposition=True)))
+
+
+def test_fault_peer_frcp_sent_as_n1():
+    with faults.enabled("peer_frcp_sent_as_n1"):
+        got = channels(routing.route(ctx("FRCP", "complete")))
+    assert got["peer_dcc"] == {("rcp@dcc-pair.mssante.fr", "n1+pdf")}
+    assert got["mss_pro"] == {(p.address, "n1+n3+pdf") for p in PS}  # professionals keep their formats
