@@ -12,6 +12,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 
 import pandas as pd
 from sqlalchemy import Boolean, ColumnElement, and_, case, cast, create_engine, func, literal, select
@@ -84,7 +85,7 @@ def normalise(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 
 
 def _queries(dialect: str, span: Period) -> dict[str, list]:
-    """The ``GROUP BY`` of each cube; the attempts' one in two halves of the span, so two workers share it."""
+    """The ``GROUP BY`` of each cube; the attempts' one in parts of the span, so two workers share it."""
     a, t, d, p = TransmissionAttempt.__table__, Transmission.__table__, Document.__table__, Patient.__table__
 
     def attempts(part: Period):
@@ -136,23 +137,23 @@ def _queries(dialect: str, span: Period) -> dict[str, list]:
         .where(in_span(p.c.created_at, span, dialect))
         .group_by(p_month, p.c.identity_status)
     )
-    months = span.months()
-    middle = len(months) // 2
-    halves = (
-        [span]
-        if middle == 0
-        else [
-            Period.between("", months[0], months[middle - 1]),
-            Period.between("", months[middle], months[-1]),
-        ]
-    )
     return {
-        "attempts": [attempts(half) for half in halves],
-        "attempts_joined": [attempts_joined()],
-        "transmissions": [transmissions],
+        # The long scans first, then the attempts' parts: two workers take the next job as they finish, so the
+        # parts even out what the scans leave unbalanced.
         "documents": [documents],
         "patients": [patients],
+        "transmissions": [transmissions],
+        "attempts": [attempts(part) for part in _parts(span, 2 * WORKERS)],
+        "attempts_joined": [attempts_joined()],
     }
+
+
+def _parts(span: Period, count: int) -> list[Period]:
+    """``span`` cut into up to ``count`` consecutive ranges of whole months, of (nearly) equal length."""
+    months = span.months()
+    count = max(1, min(count, len(months)))
+    bounds = [round(i * len(months) / count) for i in range(count + 1)]
+    return [Period.between("", months[lo], months[hi - 1]) for lo, hi in pairwise(bounds)]
 
 
 def load_cubes(source: Session | Connection | Engine, span: Period) -> Cubes:

@@ -114,11 +114,14 @@ def rpps_of(finess: str, count: int) -> list[str]:
     return [f"8{finess[-6:]}{i:04d}" for i in range(1, count + 1)]
 
 
-def generate(source: Session | Connection, spec: ActivitySpec) -> GeneratedActivity:
-    """Writes ``spec``'s activity in the caller's transaction and returns its counts."""
+def generate(source: Session | Connection, spec: ActivitySpec, first_id: int = 1) -> GeneratedActivity:
+    """Writes ``spec``'s activity in the caller's transaction and returns its counts.
+
+    ``first_id``: the lowest primary key to use in every table, so that activity generated into another database at
+    the same time (one process per range of months) can be copied into this one without a clash of ids."""
     connection = source.connection() if isinstance(source, Session) else source
     rng = np.random.default_rng(spec.seed)
-    ids = _Ids(connection)
+    ids = _Ids(connection, first_id)
     summary = GeneratedActivity()
     forced = dict.fromkeys(spec.channels, spec.failures_per_channel or 0)
     for index in range(spec.months):
@@ -130,9 +133,11 @@ def generate(source: Session | Connection, spec: ActivitySpec) -> GeneratedActiv
 class _Ids:
     """Next free primary key per table (rows are inserted with explicit ids so children can point at parents)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, first_id: int = 1) -> None:
         self.next = {
-            model.__tablename__: (connection.execute(select(func.max(model.id))).scalar() or 0) + 1
+            model.__tablename__: max(
+                first_id, (connection.execute(select(func.max(model.id))).scalar() or 0) + 1
+            )
             for model in (Patient, Document, Transmission, TransmissionAttempt, DccEvent)
         }
 
