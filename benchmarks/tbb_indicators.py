@@ -352,7 +352,7 @@ def main() -> None:
         ""
         if best["attempts_in_database"] >= TARGET_ATTEMPTS
         else f"Not measured at 10 million here: this run has {best['attempts_in_database']:,} attempts "
-        f"(TBB_BENCH_DOCUMENTS_PER_MONTH={DOCUMENTS_PER_MONTH}); the figures below are for that volume. "
+        f"(TBB_BENCH_DOCUMENTS_PER_MONTH={DOCUMENTS_PER_MONTH}); the figures above are for that volume. "
     )
     verdict = scale + (
         f"{'Under 30 s' if len(met) == len(cold) + 1 else 'Partly under 30 s' if met else 'Over 30 s'} in these runs: "
@@ -387,5 +387,48 @@ Target (issue 10): all indicators over 10 million attempts in under 30 s on this
     write_section("tbb_indicators", body)
 
 
+def cpu_by_query(url: str) -> None:
+    """Diagnostic (``python -m benchmarks.tbb_indicators --split``): each query of the dashboard one after the other
+    on one connection, with the CPU and wall seconds it takes, the attempts' cube also through the join, then the
+    pandas part. Printed, not written to docs/benchmarks.md."""
+    from dcc.db import make_engine
+    from dcc.tbb import inca
+    from dcc.tbb.extract import _queries, _received, attempts_through_join, load_cubes
+    from dcc.tbb.indicators import compute, loaded_span
+    from dcc.tbb.periods import Period
+
+    period = Period.parse(PERIOD)
+    extra = inca.windows(inca.quarter_of(period, TODAY))
+    span = loaded_span(period, TODAY, extra)
+    engine = make_engine(url)
+    dialect = engine.dialect.name
+    print(f"load {os.getloadavg()[0]:.1f}", flush=True)
+
+    def show(label: str, work) -> object:
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = work()
+        print(
+            f"{label:28s} cpu {time.process_time() - cpu:6.2f} s  wall {time.perf_counter() - wall:6.2f} s",
+            flush=True,
+        )
+        return result
+
+    with engine.connect() as connection:
+        for name, queries in _queries(dialect, span).items():
+            show(name, lambda qs=queries: [connection.execute(q).all() for q in qs])
+        show("received", lambda: _received(connection, span, dialect))
+        show(
+            "attempts through the join",
+            lambda: connection.execute(attempts_through_join(dialect, span)).all(),
+        )
+        cubes = show("load_cubes (1 connection)", lambda: load_cubes(connection, span))
+    show("compute (pandas)", lambda: compute(cubes, period, TODAY, extra_windows=extra))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--split" in sys.argv:
+        cpu_by_query(cached_database()[0])
+    else:
+        main()
