@@ -207,3 +207,11 @@ class TransmissionAttempt(Base):
     result: Mapped[str] = mapped_column(String(8))  # success, failure
     error: Mapped[str | None] = mapped_column(Text)
     ins_qualified: Mapped[bool] = mapped_column(Boolean)
+    # added by migration 0011_tbb_attempt_cube: the dashboard's dimensions, copied when the attempt is written
+    # (UTC month ``YYYY-MM``; channel; the document's kind; FINESS and RPPS of the transmission, else of the
+    # document), so its monthly counts read this table alone (``dcc.tbb.extract``). NULL: counted through the join.
+    month: Mapped[str | None] = mapped_column(String(7))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(4))
+    finess: Mapped[str | None] = mapped_column(String(9))
+    rpps: Mapped[str | None] = mapped_column(String(11))

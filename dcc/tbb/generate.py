@@ -114,11 +114,14 @@ def rpps_of(finess: str, count: int) -> list[str]:
     return [f"8{finess[-6:]}{i:04d}" for i in range(1, count + 1)]
 
 
-def generate(source: Session | Connection, spec: ActivitySpec) -> GeneratedActivity:
-    """Writes ``spec``'s activity in the caller's transaction and returns its counts."""
+def generate(source: Session | Connection, spec: ActivitySpec, first_id: int = 1) -> GeneratedActivity:
+    """Writes ``spec``'s activity in the caller's transaction and returns its counts.
+
+    ``first_id``: the lowest primary key to use in every table, so that activity generated into another database at
+    the same time (one process per range of months) can be copied into this one without a clash of ids."""
     connection = source.connection() if isinstance(source, Session) else source
     rng = np.random.default_rng(spec.seed)
-    ids = _Ids(connection)
+    ids = _Ids(connection, first_id)
     summary = GeneratedActivity()
     forced = dict.fromkeys(spec.channels, spec.failures_per_channel or 0)
     for index in range(spec.months):
@@ -130,9 +133,11 @@ def generate(source: Session | Connection, spec: ActivitySpec) -> GeneratedActiv
 class _Ids:
     """Next free primary key per table (rows are inserted with explicit ids so children can point at parents)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, first_id: int = 1) -> None:
         self.next = {
-            model.__tablename__: (connection.execute(select(func.max(model.id))).scalar() or 0) + 1
+            model.__tablename__: max(
+                first_id, (connection.execute(select(func.max(model.id))).scalar() or 0) + 1
+            )
             for model in (Patient, Document, Transmission, TransmissionAttempt, DccEvent)
         }
 
@@ -363,6 +368,8 @@ def _month(
     a_qualified = all_qualified[t_rows][a_t]
     a_channel = t_channel[a_t]
     total = len(a_t)
+    a_at = _timestamps(t_created[a_t] + (a_number * 10).astype("timedelta64[m]"))
+    a_rows = t_rows[a_t]
     _insert(
         connection,
         "transmission_attempt",
@@ -370,10 +377,17 @@ def _month(
             "id": ids.take("transmission_attempt", total),
             "transmission_id": t_ids[a_t],
             "attempt": a_number,
-            "at": _timestamps(t_created[a_t] + (a_number * 10).astype("timedelta64[m]")),
+            "at": a_at,
             "result": np.where(a_failed, "failure", "success"),
             "error": np.where(a_failed, _labels(a_channel, ERRORS, "erreur"), None),
             "ins_qualified": a_qualified,
+            # the dashboard's dimensions, as the transmission worker copies them (UTC month: the first 7
+            # characters of the UTC timestamp)
+            "month": a_at.astype("U7"),
+            "channel": a_channel,
+            "kind": all_kind[a_rows],
+            "finess": all_finess[a_rows],
+            "rpps": all_rpps[a_rows],
         },
     )
     summary.attempts += total
@@ -396,9 +410,9 @@ def _labels(keys: np.ndarray, mapping: dict[str, str], default: str) -> np.ndarr
 
 def _insert(connection: Connection, table: str, columns: dict[str, np.ndarray]) -> None:
     """One bulk insert: ``executemany`` on SQLite, ``COPY … FROM STDIN`` (CSV) on PostgreSQL."""
-    frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})
     names = list(columns)
     if connection.dialect.name == "postgresql":
+        frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})
         for name in names:
             if name in ("created_at", "at", "next_attempt_at", "delivered_at"):
                 frame[name] = frame[name].map(lambda v: None if v is None else f"{v}+00")
@@ -409,7 +423,9 @@ def _insert(connection: Connection, table: str, columns: dict[str, np.ndarray]) 
         with raw.cursor() as cursor:
             cursor.copy_expert(f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)", buffer)
         return
-    rows = frame.astype(object).where(frame.notna(), None).to_numpy(dtype=object).tolist()
+    # Column by column to Python lists (numpy's ``tolist`` gives str, int, bool and keeps None), then zipped into
+    # rows: several times faster than going through an object frame, over millions of rows.
+    rows = list(zip(*(np.asarray(values).tolist() for values in columns.values()), strict=True))
     placeholders = ", ".join("?" for _ in names)
     cursor = connection.connection.dbapi_connection.cursor()
     try:

@@ -274,6 +274,12 @@ class Worker:
                 result=result,
                 error=None if error is None else str(error)[:2000],
                 ins_qualified=patient.identity_status == routing.QUALIFIEE,
+                # the regional dashboard's dimensions, copied now so its counts need no join (dcc.tbb.extract)
+                month=_aware(now).astimezone(UTC).strftime("%Y-%m"),
+                channel=job.channel,
+                kind=document.kind,
+                finess=job.finess or document.finess,
+                rpps=job.rpps or document.author_rpps,
             )
         )
         job.attempts = max(job.attempts, attempt)

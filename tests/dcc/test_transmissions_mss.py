@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from dcc import faults
 from dcc.db import make_session_factory
-from dcc.db.models import DccEvent, Transmission, TransmissionAttempt
+from dcc.db.models import DccEvent, Document, Transmission, TransmissionAttempt
 from dcc.db.models_transmissions import TransmissionAck
 from dcc.transmissions import outbox
 from dcc.transmissions.config import TransmissionConfig
@@ -217,7 +217,21 @@ def test_transient_failures_are_retried_with_exponential_backoff(factory, mss):
             select(TransmissionAttempt).where(TransmissionAttempt.transmission_id == job_id)
         ).all()
         assert [(a.attempt, a.result) for a in attempts] == [(1, "failure"), (2, "failure"), (3, "success")]
-        assert session.get(Transmission, job_id).state == "sent"
+        job = session.get(Transmission, job_id)
+        assert job.state == "sent"
+        document = session.get(Document, job.document_id)
+        # each attempt carries the regional dashboard's dimensions (dcc.tbb.extract counts them without a join)
+        assert {(a.month, a.channel, a.kind, a.finess, a.rpps) for a in attempts} == {
+            (
+                (a.at if a.at.tzinfo is None else a.at.astimezone(UTC)).strftime("%Y-%m"),
+                job.channel,
+                document.kind,
+                job.finess or document.finess,
+                job.rpps or document.author_rpps,
+            )
+            for a in attempts
+        }
+        assert None not in (attempts[0].month, attempts[0].kind)  # FINESS, RPPS: none in this test
         events = session.scalars(select(DccEvent).where(DccEvent.type == "transmission.attempt")).all()
         assert [e.data["result"] for e in events if e.data["transmission_id"] == job_id] == [
             "failure",
