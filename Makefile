@@ -28,7 +28,7 @@ recette: $(STAMP) system-deps
 test: test-sqlite test-postgres
 
 test-sqlite: $(STAMP) system-deps
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The persistence tests again, on PostgreSQL. A missing server is a failure, never a skip.
 test-postgres: $(STAMP)

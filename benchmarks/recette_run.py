@@ -1,49 +1,151 @@
 """Wall time of the full recette against the reference DCC (issue 8): every executable scenario, the rules, the
-whole proof bundle (book, JUnit, Allure, HTML) — what ``make recette`` costs. One job, then one per core; three runs
-each, median. Target: under 60 seconds on the 2-core machine."""
+whole proof bundle (book, JUnit, Allure, HTML) — what ``make recette`` costs. One job, then one per core, in-process;
+then once through ``--target http`` against the reference DCC served on loopback, whose verdicts must be the
+in-process ones (issue 8: "the same run through --target http … gives the same verdicts"). Target: under 60 seconds
+on the 2-core machine.
+
+``RECETTE_BENCH_REPEATS`` (default 3) runs per in-process setting; ``RECETTE_BENCH_HTTP=0`` skips the http run."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 from benchmarks.report import median, write_section
 from harness.cli import main as cli
 
-REPEATS = 3
+
+def _once(out: Path, *extra: str) -> float:
+    start = time.perf_counter()
+    cli(["run", "--out", str(out), *extra])
+    return time.perf_counter() - start
 
 
-def _once(jobs: int) -> float:
-    import time
+def _verdicts(bundle: Path) -> dict[str, str]:
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    return {f"{r['requirement']} {r['scenario']}": r["verdict"] for r in manifest["results"]}
 
-    with tempfile.TemporaryDirectory(prefix="bench-recette-") as out:
-        start = time.perf_counter()
-        cli(["run", "--out", str(Path(out) / "b"), "--jobs", str(jobs)])
-        return time.perf_counter() - start
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _served(directory: Path) -> tuple[subprocess.Popen, str]:
+    """The reference DCC in a process of its own (as an editor's DCC would be), test-driver API on."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "dcc",
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            f"sqlite:///{directory / 'served.sqlite3'}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):  # bounded: at most ~60 s for the migration and the start
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server, url
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError("the served reference DCC exited at start") from None
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("the served reference DCC did not start listening")
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
 
 
 def main() -> None:
     from scenarios.registry import discover
 
+    repeats = int(os.environ.get("RECETTE_BENCH_REPEATS", "3"))
     scenarios = len(discover())
     cores = os.cpu_count() or 1
     rows = []
-    for jobs in sorted({1, cores}):
-        times = [_once(jobs) for _ in range(REPEATS)]
-        rows.append((jobs, median(times), min(times), max(times)))
+    with tempfile.TemporaryDirectory(prefix="bench-recette-") as directory:
+        work = Path(directory)
+        reference: dict[str, str] = {}
+        for jobs in sorted({1, cores}):
+            load = _load()
+            times = []
+            for index in range(repeats):
+                out = work / f"inproc-{jobs}-{index}"
+                times.append(_once(out, "--jobs", str(jobs)))
+                reference = reference or _verdicts(out)
+            rows.append(
+                (
+                    f"in-process, {jobs} job{'s' if jobs > 1 else ''}",
+                    median(times),
+                    min(times),
+                    max(times),
+                    len(times),
+                    load,
+                )
+            )
+        http_line = "The http run was skipped (`RECETTE_BENCH_HTTP=0`)."
+        if os.environ.get("RECETTE_BENCH_HTTP", "1") != "0":
+            server, url = _served(work)
+            try:
+                load = _load()
+                out = work / "http"
+                elapsed = _once(out, "--target", "http", "--driver-url", url, "--jobs", str(cores))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            rows.append(
+                (f"http (reference served on loopback), {cores} jobs", elapsed, elapsed, elapsed, 1, load)
+            )
+            over_http = _verdicts(out)
+            differing = sorted(
+                k for k in reference.keys() | over_http.keys() if reference.get(k) != over_http.get(k)
+            )
+            counts: dict[str, int] = {}
+            for verdict in over_http.values():
+                counts[verdict] = counts.get(verdict, 0) + 1
+            summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+            http_line = (
+                f"Verdicts over http against in-process: {len(over_http)} (requirement, scenario) results, "
+                + (
+                    "**identical**"
+                    if not differing
+                    else f"**{len(differing)} differ**: {', '.join(differing[:20])}"
+                )
+                + f" ({summary})."
+            )
     base = rows[0][1]
     table = "\n".join(
-        f"| {jobs} | {med:.1f} s | {low:.1f}–{high:.1f} s | {base / med:.2f}× |" for jobs, med, low, high in rows
+        f"| {label} | {med:.1f} s | {low:.1f}–{high:.1f} s | {runs} | {base / med:.2f}× | {load:.1f} |"
+        for label, med, low, high, runs, load in rows
     )
     write_section(
         "recette_run",
-        f"""Full recette against the reference DCC in-process: {scenarios} executable scenarios, rule evaluation of
-every REM requirement, proof bundle and reports (`dcc-recette run`), {REPEATS} runs per setting.
+        f"""Full recette against the reference DCC: {scenarios} executable scenarios, rule evaluation of every REM
+requirement, proof bundle and reports (`dcc-recette run`). Load: the machine's 1-minute load average when the
+setting started (other jobs may share the 2 cores).
 
-| jobs | median wall time | range | speed-up |
-|---|---|---|---|
+| setting | median wall time | range | runs | speed-up | load |
+|---|---|---|---|---|---|
 {table}
+
+{http_line}
 
 Target: under 60 s on this 2-core machine.""",
     )

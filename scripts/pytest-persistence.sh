@@ -4,7 +4,7 @@
 # (dcc/db): a PostgreSQL pass that runs nothing proves nothing. Before it exists there is nothing to run.
 set -uo pipefail
 pytest_bin="$1"
-"$pytest_bin" -q -m persistence
+"$pytest_bin" -q -n 2 --dist loadfile -m persistence  # each module has a database of its own: parallel-safe
 status=$?
 if [ "$status" -eq 5 ]; then
   if [ -d dcc/db ]; then

@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import weakref
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 import dcc
 from dcc import events
+from dcc.api import scopes
 from dcc.db import make_engine, make_session_factory, migrate
 from dcc.settings import database_url
 
@@ -22,20 +24,25 @@ class RecetteScope:
     BaseHTTPMiddleware, so the context variable reaches the endpoint's worker thread."""
 
     HEADER = b"x-recette-scope"
+    RUN = b"x-recette-run"
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        value = None
+        value = run_id = None
         if scope["type"] == "http":
             for name, raw in scope.get("headers", ()):
                 if name == self.HEADER:
                     value = raw.decode("latin-1")[:80]
+                elif name == self.RUN:
+                    run_id = raw.decode("latin-1")[:80]
         token = events.scope.set(value)
+        run_token = scopes.run.set(run_id)
         try:
             await self.app(scope, receive, send)
         finally:
+            scopes.run.reset(run_token)
             events.scope.reset(token)
 
 
@@ -64,6 +71,11 @@ def create_app(
     app.add_middleware(RecetteScope)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.scopes = None
+    if test_driver and url.startswith("sqlite"):
+        # each recette scenario's data apart, as in-process (dcc.api.scopes); removed with the app
+        app.state.scopes = scopes.ScopeDatabases()
+        weakref.finalize(app, app.state.scopes.close)
     from dcc.api import routes
 
     for module in pkgutil.iter_modules(routes.__path__):

@@ -1,8 +1,11 @@
 """Any DCC that serves the test-driver API (docs/test-driver.md). Every request carries ``X-Recette-Scope`` so the
-DCC can tag what it records on behalf of each scenario; ``events`` reads back only that scenario's events."""
+DCC can tag what it records on behalf of each scenario; ``events`` reads back only that scenario's events. Every
+request also carries ``X-Recette-Run``, one id per target (run), so a DCC that keeps each scenario's data apart (the
+reference does) starts every run afresh."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -45,15 +48,20 @@ PAGE = 1000
 
 class HttpSession(TargetSession):
     def __init__(
-        self, scope: str, client: httpx.Client, routes: dict[str, tuple[str, str, tuple[str, ...]]]
+        self,
+        scope: str,
+        client: httpx.Client,
+        routes: dict[str, tuple[str, str, tuple[str, ...]]],
+        run: str = "",
     ) -> None:
         self.scope = scope
+        self._headers = {"X-Recette-Scope": scope, "X-Recette-Run": run}
         self._client = client
         self._routes = routes
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            return self._client.request(method, path, headers={"X-Recette-Scope": self.scope}, **kwargs)
+            return self._client.request(method, path, headers=self._headers, **kwargs)
         except httpx.HTTPError as error:
             raise TargetError(f"{method} {self._client.base_url}{path}: {error}") from error
 
@@ -62,7 +70,7 @@ class HttpSession(TargetSession):
             raise TargetError(f"the DCC's test-driver API does not serve the operation {operation!r}")
         method, template, in_path = self._routes[operation]
         path = template.format(**{name: quote(str(arguments.pop(name)), safe="") for name in in_path})
-        response = self._request(method, path, json=arguments if method == "POST" else None)
+        response = self._request(method, path, json=arguments if method in ("POST", "PUT", "PATCH") else None)
         body = _json(response, method, path)
         if response.status_code == 409:
             detail = body.get("detail", {}) if isinstance(body, dict) else {}
@@ -103,6 +111,7 @@ class HttpTarget(Target):
 
     def __init__(self, driver_url: str, timeout: float = 30.0) -> None:
         self.driver_url = driver_url.rstrip("/")
+        self.run_id = uuid.uuid4().hex
         self._client = httpx.Client(base_url=self.driver_url, timeout=timeout)
         try:
             response = self._client.get("/openapi.json")
@@ -143,7 +152,7 @@ class HttpTarget(Target):
             raise TargetError(f"{method} {path}: HTTP {response.status_code}: {response.text[:300]}")
 
     def session(self, scope: str) -> HttpSession:
-        return HttpSession(scope, self._client, self.routes)
+        return HttpSession(scope, self._client, self.routes, self.run_id)
 
     def close(self) -> None:
         self._client.close()

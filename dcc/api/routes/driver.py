@@ -12,6 +12,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from dcc import events
+from dcc.api import scopes
 from dcc.driver import Driver, NotFound, Refused
 
 router = APIRouter(prefix="/driver", tags=["test-driver"])
@@ -89,6 +91,11 @@ class AttachmentIn(BaseModel):
 
 
 def _driver(request: Request) -> Driver:
+    """The scenario's own database on a SQLite test instance (dcc.api.scopes), else the DCC's one."""
+    isolated = getattr(request.app.state, "scopes", None)
+    scope = events.scope.get()
+    if isolated is not None and scope:
+        return isolated.driver(scopes.run.get() or "", scope)  # type: ignore[return-value]
     driver = getattr(request.app.state, "driver", None)
     if driver is None:
         driver = request.app.state.driver = Driver(request.app.state.session_factory)

@@ -141,6 +141,20 @@ def test_http_target_gives_the_same_verdicts_as_in_process(served_reference, bun
     assert over_http["summary"] == in_process["summary"]
 
 
+def test_http_target_keeps_each_scenario_apart_and_starts_each_run_afresh(served_reference, tmp_path):
+    """Scenarios that type the same INSi test identities (INS/RAP), count the DCC's activity (TBB.02) or change an
+    establishment's setting (RGPD.02, a PUT): on one served DCC they would see each other's data. Run twice over
+    HTTP against the same served DCC, they give the in-process verdicts both times (all « conforme »)."""
+    only = ["--only", "INS/RAP", "TBB.02", "RGPD.02"]
+    main(["run", *only, "--out", str(tmp_path / "in-process")])
+    in_process = _manifest(tmp_path / "in-process")
+    assert set(in_process["requirements"].values()) == {"conforme"}, in_process["requirements"]
+    for attempt in ("first", "second"):
+        out = tmp_path / attempt
+        main(["run", "--target", "http", "--driver-url", served_reference, *only, "--out", str(out)])
+        assert _manifest(out)["requirements"] == in_process["requirements"], attempt
+
+
 def test_faults_json_lists_name_description_breaks(capsys):
     assert main(["faults", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
