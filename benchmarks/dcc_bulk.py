@@ -180,9 +180,9 @@ def _size_note(r: Result) -> str:
     full = r.projected_seconds()
     bounded = f"stopped by its time budget of {r.budget:,.0f} s; " if r.budget is not None else ""
     return (
-        f"\n**Not full size**: {r.patients:,} patients and {r.documents:,} documents ({bounded}the full size is "
+        f"**Not full size**: {r.patients:,} patients and {r.documents:,} documents ({bounded}the full size is "
         f"{FULL_PATIENTS:,} patients and {FULL_PATIENTS * DOCUMENTS_PER_PATIENT:,} documents). At this run's "
-        f"whole rates the full size would take about {full / 3600:.1f} h on this machine under the same load.\n"
+        f"whole rates the full size would take about {full / 3600:.1f} h on this machine under the same load.\n\n"
     )
 
 
@@ -194,8 +194,7 @@ validated), a PPS from it, a second FRCP offered the PPS and the first FRCP — 
 with their audit entries, events and prefill proposals. Rates are per second; « median » is the median of the
 {len(r.patient_rates)} (patients) and {len(r.document_rates)} (documents) batches.
 
-{_size_note(r)}
-| backend | patients | patients/s (median) | patients/s (whole) | documents | documents/s (median) | documents/s (whole) | total | audit entries | events | load at start |
+{_size_note(r)}| backend | patients | patients/s (median) | patients/s (whole) | documents | documents/s (median) | documents/s (whole) | total | audit entries | events | load at start |
 |---|---|---|---|---|---|---|---|---|---|---|
 {_row(r)}
 """
