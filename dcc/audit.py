@@ -15,10 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dcc import events
-from dcc.db.base import serialize_writers
+from dcc.db.base import remember, serialize_writers, transaction_memo
 from dcc.db.models import AuditEntry
 
 GENESIS = "0" * 64
+_TAIL = "audit_tail"  # the hash of the chain's last entry, remembered for the transaction
+_INSERT = AuditEntry.__table__.insert()
+_LAST_HASH = select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
 
 
 def _digest(
@@ -53,37 +56,42 @@ def record(
     before: Any,
     after: Any,
     at: datetime | None = None,
-) -> AuditEntry:
-    """Appends an entry in the caller's transaction: the audit and the change it records commit together."""
+) -> int:
+    """Appends an entry in the caller's transaction and returns its id: the audit and the change it records commit
+    together.
+
+    The chain's tail is read once per transaction (the writers' lock is held until it ends, so no one else appends
+    meanwhile) and then remembered; the entry is one INSERT, not an ORM unit of work (it is written on every change).
+    """
     serialize_writers(session)
-    last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
-    previous = last.hash if last is not None else GENESIS
+    session.flush()  # what this entry records is written first, as when the entry was flushed with it
+    previous = transaction_memo(session, _TAIL) or session.scalar(_LAST_HASH) or GENESIS
     at = (at or datetime.now(UTC)).replace(microsecond=0)
-    entry = AuditEntry(
-        at=at,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before,
-        after=after,
-        previous_hash=previous,
-        hash=_digest(previous, at, actor, action, entity, str(entity_id), before, after),
-    )
-    session.add(entry)
-    session.flush()
+    values = {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": before,
+        "after": after,
+        "previous_hash": previous,
+        "hash": _digest(previous, at, actor, action, entity, str(entity_id), before, after),
+    }
+    key = session.connection().execute(_INSERT, values).inserted_primary_key[0]
+    remember(session, _TAIL, values["hash"])
     events.emit(
         session,
         "audit.recorded",
-        entry_id=entry.id,
+        entry_id=key,
         actor=actor,
         action=action,
         entity=entity,
-        entity_id=entry.entity_id,
-        hash=entry.hash,
+        entity_id=values["entity_id"],
+        hash=values["hash"],
         previous_hash=previous,
     )
-    return entry
+    return key
 
 
 def verify(session: Session) -> list[str]:

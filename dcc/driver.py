@@ -23,20 +23,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dcc import audit, events, faults, identifiers
+from dcc import audit, events, identifiers
 from dcc.auth.config import AuthSettings
 from dcc.db import make_engine, make_session_factory, migrate
 from dcc.db.models import AuditEntry, Document, Patient
 from dcc.identity.status import IdentityRuleError, IdentityStatus
-from dcc.services import cgu, documents, patients, reuse
+from dcc.services import cgu, commands, documents, patients, reuse
 from dcc.services.patients import Traits
 
 T = TypeVar("T")
-REFUSAL_NOT_RECORDED = faults.register(  # also honoured by dcc.services.commands (the document API)
-    "transition_refusal_not_recorded",
-    "a refused status change of a document leaves no refusal in the event journal",
-    ["DOC.01", "DOC.02"],
-)
 
 
 class Refused(ValueError):
@@ -160,10 +155,9 @@ class Driver:
             reason = getattr(error, "reason", None) or type(error).__name__
             with self._unit() as session:
                 event_type, fields = refusal(session)
-                if not (
-                    event_type == "document.transition_refused" and faults.active(REFUSAL_NOT_RECORDED.name)
-                ):
-                    events.emit(session, event_type, reason=reason, message=str(error), **fields)
+                commands.journal_refusal(
+                    session, event_type, dict(reason=reason, message=str(error), **fields)
+                )
             raise Refused(reason, str(error)) from error
 
     # -- lookups ------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from dcc import audit, events, faults, identifiers, rgpd
@@ -61,6 +61,8 @@ ENTRY_WITHOUT_AUTHOR = faults.register(
 )
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
+# built once (each status change runs it): building the expression cost more than running it
+_ATTACHMENTS = select(Attachment.sha256).where(Attachment.document_id == bindparam("document_id"))
 
 
 class DocumentRuleError(ValueError):
@@ -245,9 +247,7 @@ def set_status(
         )
     before = _snapshot(document)
     document.status = new
-    attachments = session.scalars(
-        select(Attachment.sha256).where(Attachment.document_id == document.id)
-    ).all()
+    attachments = session.scalars(_ATTACHMENTS, {"document_id": document.id}).all()
     events.emit(
         session,
         "document.status_changed",

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from dcc import audit, events, faults, identifiers
@@ -199,15 +199,36 @@ class Syntheses:
 # -- sources -------------------------------------------------------------------------------------------------
 
 
-def _latest(session: Session, patient_id: int, kind: str, statuses: tuple[str, ...]) -> list[Document]:
-    """The patient's documents of ``kind`` with one of ``statuses``, most recent first."""
-    return list(
-        session.scalars(
+# Statements built once, the patient as a bound parameter: every new document runs three of them, and building the
+# expression each time cost more than running it.
+_LATEST: dict[tuple[str, tuple[str, ...], int | None], Select[tuple[Document]]] = {}
+_INSERT_PROPOSAL = PrefillProposal.__table__.insert()
+_LATEST_CRGM = (
+    select(ExternalDocument)
+    .where(ExternalDocument.patient_id == bindparam("patient_id"), ExternalDocument.kind == "CR-GM")
+    .order_by(ExternalDocument.id.desc())
+    .limit(1)
+)
+
+
+def _latest(
+    session: Session, patient_id: int, kind: str, statuses: tuple[str, ...], limit: int | None = None
+) -> list[Document]:
+    """The patient's documents of ``kind`` with one of ``statuses``, most recent first (at most ``limit``)."""
+    statement = _LATEST.get((kind, statuses, limit))
+    if statement is None:
+        statement = (
             select(Document)
-            .where(Document.patient_id == patient_id, Document.kind == kind, Document.status.in_(statuses))
+            .where(
+                Document.patient_id == bindparam("patient_id"),
+                Document.kind == kind,
+                Document.status.in_(statuses),
+            )
             .order_by(Document.id.desc())
+            .limit(limit)
         )
-    )
+        _LATEST[(kind, statuses, limit)] = statement
+    return list(session.scalars(statement, {"patient_id": patient_id}))
 
 
 def latest_validated_pps(
@@ -220,17 +241,12 @@ def latest_validated_pps(
 
 
 def previous_validated_frcp(session: Session, patient_id: int) -> Document | None:
-    found = _latest(session, patient_id, "FRCP", (VALIDE,))
+    found = _latest(session, patient_id, "FRCP", (VALIDE,), limit=1)
     return found[0] if found else None
 
 
 def latest_crgm(session: Session, patient_id: int) -> ExternalDocument | None:
-    return session.scalars(
-        select(ExternalDocument)
-        .where(ExternalDocument.patient_id == patient_id, ExternalDocument.kind == "CR-GM")
-        .order_by(ExternalDocument.id.desc())
-        .limit(1)
-    ).first()
+    return session.scalars(_LATEST_CRGM, {"patient_id": patient_id}).first()
 
 
 def _text(value: Any) -> str | None:
@@ -264,26 +280,27 @@ def _store(
     """Stores the proposal and emits one ``document.prefill_proposed`` per source (kind, id, where it came from),
     even when that source had nothing to offer (the trace then shows an empty ``fields``)."""
     items = tuple(item for *_, group in groups for item in group)
-    row = PrefillProposal(
-        document_id=document.id,
-        items=[item.as_dict() for item in items],
-        created_at=datetime.now(UTC),
-    )
-    session.add(row)
+    values = {
+        "document_id": document.id,
+        "items": [item.as_dict() for item in items],
+        "created_at": datetime.now(UTC),
+    }
+    # one INSERT, not an ORM unit of work: every new document stores one; ``load`` reads it back when answered
     session.flush()
+    proposal_id = session.connection().execute(_INSERT_PROPOSAL, values).inserted_primary_key[0]
     for from_kind, from_document_id, from_source, group in groups:
         events.emit(
             session,
             "document.prefill_proposed",
             document_id=identifiers.document_id(document),
             kind=document.kind,
-            proposal_id=row.id,
+            proposal_id=proposal_id,
             from_kind=from_kind,
             from_document_id=from_document_id,
             from_source=from_source,
             fields=[item.field for item in group],
         )
-    return Proposal(row.id, document, items)
+    return Proposal(proposal_id, document, items)
 
 
 def propose(

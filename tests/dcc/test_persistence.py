@@ -79,6 +79,36 @@ def test_refused_changes_write_nothing(session):
     assert counts(session) == before and patient.identity_status == "provisoire"
 
 
+def test_audit_chain_follows_savepoints_and_transactions(session):
+    """The chain's tail is remembered for the transaction: an entry rolled back with its savepoint must not be
+    chained to, one kept by a released savepoint must be, and the next transaction chains to the last commit."""
+    patient = create_patient(session, TRAITS, author="u1")
+    session.commit()
+    first = session.scalar(select(func.max(AuditEntry.id)))
+
+    def record(action):
+        audit.record(session, "u1", action, "patient", str(patient.id), None, {"action": action})
+
+    savepoint = session.begin_nested()
+    record("test.discarded")
+    savepoint.rollback()
+    record("test.kept")
+    with session.begin_nested():
+        record("test.nested")
+    record("test.after_release")
+    session.commit()
+    record("test.next_transaction")
+    session.commit()
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.id >= first).order_by(AuditEntry.id)).all()
+    assert [e.action for e in entries[1:]] == [
+        "test.kept",
+        "test.nested",
+        "test.after_release",
+        "test.next_transaction",
+    ]
+    assert [e.previous_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
+
+
 def test_audit_tampering_and_deletion_are_detected(session):
     patient = create_patient(session, TRAITS, author="u1")
     change_status(session, patient, IdentityStatus.VALIDEE, "u1", "pièce", justificatif="passeport")

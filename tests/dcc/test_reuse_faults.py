@@ -28,7 +28,7 @@ from dcc.services.patients import Traits, create_patient
 pytestmark = pytest.mark.persistence
 
 MINE = {
-    "prefill_ignores_latest_pps": ["REPR.01"],
+    "prefill_ignores_latest_pps": ["REPR.01", "REPR.04"],
     "prefill_ignores_previous_frcp": ["REPR.02"],
     "crgm_conclusion_not_proposed": ["REPR.03"],
     "pps_prefill_missing": ["REPR.05"],
