@@ -37,7 +37,9 @@ def make_documents(examples: Path, count: int) -> list[bytes]:
         tree = bases[index % 2]
         root = etree.fromstring(etree.tostring(tree))
         root.find("cda:id", CDA).set("extension", f"BENCH-{index:06d}")
-        for family in root.xpath("cda:recordTarget/cda:patientRole/cda:patient/cda:name/cda:family", namespaces=CDA):
+        for family in root.xpath(
+            "cda:recordTarget/cda:patientRole/cda:patient/cda:name/cda:family", namespaces=CDA
+        ):
             family.text = f"PATIENT-{index:04d}"
         documents.append(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
     return documents
@@ -48,7 +50,9 @@ def _init_worker(cache_dir: str, full: bool) -> None:
     from harness.cda import Validator
 
     _worker = Validator(cache_dir=cache_dir)
-    _worker.warm_up([*(_profiles() if full else []), "CI-SIS_CANCER-FRCP_2025.01.sch", "CI-SIS_CANCER-PPS_2025.01.sch"])
+    _worker.warm_up(
+        [*(_profiles() if full else []), "CI-SIS_CANCER-FRCP_2025.01.sch", "CI-SIS_CANCER-PPS_2025.01.sch"]
+    )
 
 
 def _profiles() -> list[str]:
@@ -127,7 +131,9 @@ def main() -> None:
 
         xsd = XsdValidator(warm.cisis.xsd)
         parser = etree.XMLParser(resolve_entities=False, no_network=True)
-        xsd_times, errors = timed(lambda: xsd.validate(etree.ElementTree(etree.fromstring(frcp_bytes, parser))), 50)
+        xsd_times, errors = timed(
+            lambda: xsd.validate(etree.ElementTree(etree.fromstring(frcp_bytes, parser))), 50
+        )
         assert errors == []
         xsd_rate = 1 / median(xsd_times)
 

@@ -40,8 +40,9 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def load(make_client: Callable[[], Any], request: Callable[[Any], None], close: Callable[[Any], None]
-         ) -> tuple[float, float, int]:
+def load(
+    make_client: Callable[[], Any], request: Callable[[Any], None], close: Callable[[Any], None]
+) -> tuple[float, float, int]:
     """(requests/s, p99 latency in ms, errors) of REQUESTS requests from CLIENTS threads."""
     per_client = REQUESTS // CLIENTS
     latencies: list[float] = []
@@ -86,8 +87,9 @@ def mss_mail() -> bytes:
     message["Subject"] = "XDM/1.0/DDM+Fiche RCP DUPONT Marie 15/03/1979"
     message["X-MSS-INS"] = "279035121518989"
     message.set_content("FRCP")
-    message.add_attachment(build_xdm([XdmInput(CDA)]), maintype="application", subtype="zip",
-                           filename="IHE_XDM.zip")
+    message.add_attachment(
+        build_xdm([XdmInput(CDA)]), maintype="application", subtype="zip", filename="IHE_XDM.zip"
+    )
     return message.as_bytes(policy=SMTP_POLICY)
 
 
@@ -117,10 +119,13 @@ def bench_annuaire(evidence: Any) -> tuple[float, float, int]:
         url = sim.base_url + "/fhir/v2/Practitioner"
 
         def search(client: httpx.Client) -> None:
-            client.get(url, params={"identifier": "https://rpps.esante.gouv.fr|10000000001"}).raise_for_status()
+            client.get(
+                url, params={"identifier": "https://rpps.esante.gouv.fr|10000000001"}
+            ).raise_for_status()
 
-        return load(lambda: httpx.Client(headers={"ESANTE-API-KEY": "bench"}, timeout=60), search,
-                    lambda c: c.close())
+        return load(
+            lambda: httpx.Client(headers={"ESANTE-API-KEY": "bench"}, timeout=60), search, lambda c: c.close()
+        )
 
 
 def bench_dmp(evidence: Any) -> tuple[float, float, int] | str:
@@ -130,8 +135,14 @@ def bench_dmp(evidence: Any) -> tuple[float, float, int] | str:
     except ModuleNotFoundError:
         return "not measured: the DMP simulator is not in this tree yet"
     builder = getattr(dmp_server, "example_provide_and_register", None)
-    cls = next((v for v in vars(dmp_server).values() if isinstance(v, type) and v.__name__.startswith("Dmp")
-                and v.__module__ == dmp_server.__name__), None)
+    cls = next(
+        (
+            v
+            for v in vars(dmp_server).values()
+            if isinstance(v, type) and v.__name__.startswith("Dmp") and v.__module__ == dmp_server.__name__
+        ),
+        None,
+    )
     if builder is None or cls is None:
         return "not measured: the DMP simulator offers no request builder (example_provide_and_register)"
     from harness.simulators.faults import FaultPlan
