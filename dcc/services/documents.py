@@ -4,6 +4,7 @@ a PPS, traced manual entries, attachments. Every refusal raises ``DocumentRuleEr
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -271,6 +272,10 @@ def set_status(
     return document
 
 
+# Characters XML 1.0 cannot carry (a CDA could never hold the value) and, for NUL, that PostgreSQL refuses in text.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def enter(
     session: Session,
     document: Document,
@@ -295,6 +300,13 @@ def enter(
         )
     if not author:
         raise DocumentRuleError("no_author", "a manual entry needs its operator")
+    bad = _NOT_IN_XML.search(value) if isinstance(value, str) else None
+    if bad is not None:
+        raise DocumentRuleError(
+            "invalid_value",
+            f"field {field!r}: character U+{ord(bad.group()):04X} at position {bad.start()} cannot be kept "
+            "(a CDA document, XML 1.0, cannot carry it)",
+        )
     before = {field: document.content.get(field)}
     document.content = {**document.content, field: value}
     entry = FieldEntry(document_id=document.id, field=field, value=value, author=author, at=_now())

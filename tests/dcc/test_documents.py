@@ -94,6 +94,21 @@ def test_attachments_are_checked_and_a_refusal_changes_nothing(session, patient)
     ) == before
 
 
+@pytest.mark.parametrize("value", ["avant\x00après", "bip\x07", "\ufffe"])
+def test_a_value_no_cda_could_carry_is_refused_and_changes_nothing(session, patient, value):
+    """Untrusted input: a character XML 1.0 forbids (NUL also breaks PostgreSQL text) is refused with its position,
+    before anything is stored."""
+    frcp = create_frcp(session, patient, "u1", {"motif": "RCP sein"})
+    session.commit()
+    entries = session.scalar(select(func.count()).select_from(FieldEntry))
+    with pytest.raises(DocumentRuleError) as refused:
+        enter(session, frcp, "note", value, "u1")
+    assert refused.value.reason == "invalid_value" and "U+" in str(refused.value)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(FieldEntry)) == entries
+    assert "note" not in session.get(Document, frcp.id).content
+
+
 def test_fault_attachment_checked_after_storing(session, patient):
     frcp = create_frcp(session, patient, "u1")
     session.commit()
