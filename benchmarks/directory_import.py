@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
+from benchmarks.databases import throwaway
 from benchmarks.report import timed, write_section
 from dcc.db import make_engine, make_session_factory, migrate
 from dcc.services import directory
@@ -61,20 +58,13 @@ def generated(path: Path, lines: int = LINES, renamed_every: int = 0) -> int:
 
 
 def _database(tmp: Path) -> Iterator[str]:
+    """SQLite beside the extraction files, or a throwaway PostgreSQL database on DCC_DATABASE_URL's server."""
     url = os.environ.get("DCC_DATABASE_URL", "")
     if not url.startswith("postgresql"):
         yield f"sqlite:///{tmp / 'bench.sqlite3'}"
         return
-    name = f"dcc_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway("postgresql", "dcc_bench", server=url) as scratch:
+        yield scratch
 
 
 def main() -> None:
