@@ -38,6 +38,7 @@ from dcc.auth.local import LoginResult
 from dcc.auth.roles import PROFESSION_ROLES
 from dcc.auth.sessions import open_session
 from dcc.db.models_auth import PscAuthorization
+from dcc.tls import client_context
 
 PSC_STATE_NOT_CHECKED = "psc_state_not_checked"
 PSC_NONCE_NOT_CHECKED = "psc_nonce_not_checked"
@@ -92,7 +93,9 @@ class PscClient:
         if not settings.psc_client_secret:
             raise ValueError("DCC_PSC_CLIENT_SECRET: not set (the DCC's client secret at Pro Santé Connect)")
         self.settings = settings
-        self.http = http or httpx.Client(timeout=settings.http_timeout_s, follow_redirects=False)
+        self.http = http or httpx.Client(
+            timeout=settings.http_timeout_s, follow_redirects=False, verify=client_context()
+        )
         self._lock = threading.RLock()
         self._config: dict[str, Any] | None = None
         self._jwks: jwt.PyJWKSet | None = None

@@ -22,6 +22,7 @@ from lxml import etree
 
 from dcc import settings
 from dcc.identity import ins
+from dcc.tls import client_context
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 NS_SANS = "http://www.cnamts.fr/INSiRecSans"
@@ -201,7 +202,9 @@ class HttpInsiClient:
         action = f"urn:ServiceIdentiteCertifiee:1.0.0:{operation}"
         headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"'}
         try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+            with httpx.Client(
+                timeout=self.timeout, transport=self.transport, verify=client_context()
+            ) as client:
                 response = client.post(
                     self.url, content=_request(operation, fields, request_id), headers=headers
                 )

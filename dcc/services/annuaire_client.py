@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from dcc.tls import client_context
+
 IDNPS = "urn:oid:1.2.250.1.71.4.2.1"
 RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
 MAILBOX_EXT = (
@@ -120,7 +122,9 @@ class HttpAnnuaireClient:
         headers = {"Accept": "application/fhir+json"}
         if api_key:
             headers["ESANTE-API-KEY"] = api_key
-        self._http = httpx.Client(headers=headers, timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            headers=headers, timeout=timeout, transport=transport, verify=client_context()
+        )
 
     @classmethod
     def from_env(cls) -> HttpAnnuaireClient | None:

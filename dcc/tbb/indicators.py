@@ -348,32 +348,80 @@ def _measures(cubes: Cubes) -> dict[str, tuple[pd.DataFrame, list[Count]]]:
     return out
 
 
-def _group(frame: pd.DataFrame, breakdown: Breakdown, columns: list[str]) -> pd.DataFrame:
-    """Sums ``columns`` by ``breakdown`` and returns long rows: the breakdown's dimensions, indicator, value."""
-    if breakdown:
-        grouped = frame.groupby(list(breakdown), sort=True, observed=True)[columns].sum().reset_index()
-    else:
-        grouped = frame[columns].sum().to_frame().T
-    long = grouped.melt(id_vars=list(breakdown), value_vars=columns, var_name="indicator", value_name="value")
-    long["breakdown"] = breakdown_label(breakdown)
-    return long
+def _long(grouped: pd.DataFrame, keys: list[str], columns: list[str], label: str) -> pd.DataFrame:
+    """``grouped``'s ``columns`` as long rows: the keys, indicator, value — what ``DataFrame.melt`` returns, in its
+    order (every row of the first column, then of the next), built from the arrays: melt costs ~20 ms a call
+    whatever the size, and a dashboard makes dozens of these small reshapes."""
+    rows = len(grouped)
+    repeat = np.tile(np.arange(rows), len(columns))
+    long = {key: grouped[key].array.take(repeat) for key in keys}  # .array: the column's dtype is kept
+    long["indicator"] = np.repeat(np.array(columns, dtype=str), rows)
+    long["value"] = grouped[columns].to_numpy().ravel(order="F")
+    out = pd.DataFrame(long)
+    out["breakdown"] = label
+    return out
+
+
+def _atoms(windows_: Mapping[str, Period]) -> tuple[dict[str, int], pd.DataFrame]:
+    """The months cut into « atoms », the runs of months that belong to the same windows (the previous year, the
+    current year before this month, this month…), and which windows each atom belongs to.
+
+    Why: summing every window separately passed over the activity once per window (five times for a dashboard)
+    and made one small pandas computation per window and breakdown; summing per atom once, then adding the few
+    atom rows into their windows, passes once and makes a fifth of the calls. The figures are the same."""
+    signature: dict[str, tuple[str, ...]] = {}
+    for name, period in windows_.items():
+        for month in period.months():
+            signature[str(month)] = (*signature.get(str(month), ()), name)
+    atom_of: dict[tuple[str, ...], int] = {}
+    month_atom = {month: atom_of.setdefault(names, len(atom_of)) for month, names in signature.items()}
+    membership = pd.DataFrame(
+        [(float(atom), name) for names, atom in atom_of.items() for name in names],
+        columns=["_atom", "window"],
+    )
+    return month_atom, membership
 
 
 def _counts(measures, windows_: dict[str, Period], breakdowns_of) -> pd.DataFrame:
+    """Every count indicator per window and breakdown, as long rows in a fixed order (cube, window, breakdown, then
+    indicator and the breakdown's values), whatever the order pandas computed them in."""
+    month_atom, membership = _atoms(windows_)
+    window_order = {name: index for index, name in enumerate(windows_)}
     parts = []
-    for frame, counts in measures.values():
-        for window, period in windows_.items():
-            sub = frame[(frame.month >= str(period.first)) & (frame.month <= str(period.last))]
-            by_breakdown: dict[Breakdown, list[str]] = {}
-            for indicator in counts:
-                for breakdown in breakdowns_of(indicator):
-                    if _allowed(breakdown) and set(breakdown) <= set(frame.columns):
-                        by_breakdown.setdefault(breakdown, []).append(indicator.name)
-            for breakdown, columns in by_breakdown.items():
-                long = _group(sub, breakdown, columns)
-                long["window"] = window
-                parts.append(long)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    for cube_index, (frame, counts) in enumerate(measures.values()):
+        by_breakdown: dict[Breakdown, list[str]] = {}
+        for indicator in counts:
+            for breakdown in breakdowns_of(indicator):
+                if _allowed(breakdown) and set(breakdown) <= set(frame.columns):
+                    by_breakdown.setdefault(breakdown, []).append(indicator.name)
+        if not by_breakdown:
+            continue
+        atom = frame["month"].map(month_atom).astype("float64").rename("_atom")  # NaN: in no window
+        for breakdown_index, (breakdown, columns) in enumerate(by_breakdown.items()):
+            keys = list(breakdown)
+            per_atom = frame.groupby([atom, *keys], sort=False, observed=True)[columns].sum().reset_index()
+            per_window = (
+                per_atom.merge(membership, on="_atom")
+                .groupby(["window", *keys], sort=True, observed=True)[columns]
+                .sum()
+                .reset_index()
+            )
+            if not keys:  # a total exists for every window, zero when nothing happened in it
+                per_window = (
+                    per_window.set_index("window")[columns]
+                    .reindex(list(windows_), fill_value=0)
+                    .rename_axis("window")
+                    .reset_index()
+                )
+            long = _long(per_window, ["window", *keys], columns, breakdown_label(breakdown))
+            long["_order"] = (
+                cube_index * 1_000_000 + long["window"].map(window_order) * 1_000 + breakdown_index
+            )
+            parts.append(long)
+    if not parts:
+        return pd.DataFrame()
+    counts = pd.concat(parts, ignore_index=True)
+    return counts.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def _rates(counts: pd.DataFrame, breakdowns_of, keys: list[str]) -> pd.DataFrame:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from dcc import events, faults, identifiers
 from dcc.db.models import Document, Patient, Transmission
 from dcc.db.models_transmissions import DmpCachedDocument, DmpEntry
+from dcc.tls import client_context
 from dcc.transmissions import outbox, routing
 from dcc.transmissions.config import TransmissionConfig
 from dcc.transmissions.errors import DeliveryError
@@ -279,7 +280,9 @@ class DmpClient:
             if self._client is not None:
                 answer = self._client.post(self.url, content=body, headers=headers, timeout=self.timeout_s)
             else:
-                answer = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout_s)
+                answer = httpx.post(
+                    self.url, content=body, headers=headers, timeout=self.timeout_s, verify=client_context()
+                )
         except httpx.HTTPError as error:
             # not connected: the DMP never saw the request; otherwise (read timeout, dropped answer) it may have
             # registered it, and the worker asks before resending
