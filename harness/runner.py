@@ -87,21 +87,26 @@ def check_scenarios(specs: dict[str, ScenarioSpec], rem: Rem) -> None:
         raise RunError(f"scenarios not in {rem.source}: {', '.join(unknown)} (rename them or update the REM)")
 
 
-def _execute(
+def proof_ids(spec: ScenarioSpec, rem: Rem) -> tuple[str, ...]:
+    """The REM's expected proofs of the scenario (the ids ``ctx.proof`` accepts)."""
+    return tuple(
+        p.id for s in rem.requirement(spec.requirement).scenarios if s.id == spec.id for p in s.proofs
+    )
+
+
+def execute(
     spec: ScenarioSpec,
     target: Target,
-    rem: Rem,
+    proofs: tuple[str, ...],
     profile: dict[str, Any],
     bundle_dir: Path,
     stack: Any = None,
     since: int = 0,
 ) -> ScenarioRun:
-    """``since``: the evidence store's last seq before this run (simulators shared by several runs, as the fault
-    proof does, keep what earlier runs recorded under the same scenario ids)."""
+    """One scenario against ``target``, with its slice of the trace. ``since``: the evidence store's last seq before
+    this run (simulators shared by several runs, as the fault proof does, keep what earlier runs recorded under the
+    same scenario ids)."""
     run = ScenarioRun(spec)
-    proof_ids = tuple(
-        p.id for s in rem.requirement(spec.requirement).scenarios if s.id == spec.id for p in s.proofs
-    )
     started = time.perf_counter()
     ctx: ScenarioContext | None = None
     session = None
@@ -112,7 +117,7 @@ def _execute(
             session,
             profile,
             bundle_dir,
-            proof_ids,
+            proofs,
             simulators=stack if spec.needs else None,
             evidence_since=since,
         )
@@ -216,13 +221,22 @@ def run(
     stack: Any = None,
     simulator_config: dict[str, Any] | None = None,
 ) -> RunOutcome:
-    """Runs ``specs`` and judges the requirements (all of the REM's, or ``requirements``). Scenarios that talk to
-    the simulators run one at a time (what a simulator receives is attributed to the scenario running), the others
-    in parallel on ``jobs`` threads."""
+    """Runs ``specs`` and judges the requirements (all of the REM's, or ``requirements``).
+
+    A target that can be duplicated (``Target.recipe``: the reference DCC) runs on ``jobs`` worker processes, each
+    with its own DCC and simulators, one scenario at a time each (``harness.workers``). Otherwise — one DCC behind a
+    URL, or simulators given by the caller — the scenarios that talk to the simulators run one at a time (what a
+    simulator receives is attributed to the scenario running), the others in parallel on ``jobs`` threads."""
     check_scenarios(specs, rem)
     if rules.errors:
         raise RunError("the rule files have errors: " + "; ".join(str(e) for e in rules.errors[:5]))
     started = datetime.now(UTC)
+    recipe = target.recipe()
+    if stack is None and jobs > 1 and recipe is not None and not simulator_config:
+        from harness.workers import run_in_processes
+
+        runs = run_in_processes(specs, recipe, rem, profile, bundle_dir, jobs, progress)
+        return _judge(runs, rem, rules, profile, bundle_dir, started, requirements)
     owned = stack is None and any(spec.needs for spec in specs.values())
     if owned:
         stack = start_simulators(target, bundle_dir, simulator_config)
@@ -233,9 +247,22 @@ def run(
         if owned:
             stack.stop()
             target.configure({})
-    trace = _assemble(runs)
     if stack is not None and not owned:
-        _copy_simulator_artifacts(trace, stack, bundle_dir)
+        _copy_simulator_artifacts(_assemble(runs), stack, bundle_dir)
+    return _judge(runs, rem, rules, profile, bundle_dir, started, requirements)
+
+
+def _judge(
+    runs: dict[str, ScenarioRun],
+    rem: Rem,
+    rules: RuleSet,
+    profile: dict[str, Any],
+    bundle_dir: Path,
+    started: datetime,
+    requirements: set[str] | None,
+) -> RunOutcome:
+    """The rules on the assembled trace, each verdict made worse by how its scenario's execution went."""
+    trace = _assemble(runs)
     evaluator = Evaluator(rules, rem, profile, artifacts_dir=bundle_dir)
     verdicts = evaluator.evaluate(trace)
     selected = requirements if requirements is not None else {r.id for r in rem.requirements}
@@ -243,16 +270,18 @@ def run(
     return RunOutcome(started, datetime.now(UTC), results, runs, trace)
 
 
-def start_simulators(target: Target, bundle_dir: Path, config: dict[str, Any] | None = None) -> Any:
+def start_simulators(
+    target: Target, bundle_dir: Path, config: dict[str, Any] | None = None, tag: str = ""
+) -> Any:
     """Starts the simulators on loopback with the run's evidence store (their artifacts land in the bundle) and tells
     the target where they are. An editor's DCC must already be configured with the same endpoints: give fixed ports
-    in ``config`` (the ``simulators up`` configuration file)."""
+    in ``config`` (the ``simulators up`` configuration file). ``tag``: see ``EvidenceStore``."""
     from harness.simulators.base import SimulatorError
     from harness.simulators.evidence import EvidenceStore
     from harness.simulators.stack import Stack, environment
 
     config = dict(config or {})
-    stack = Stack(config, config.get("host") or "127.0.0.1", evidence=EvidenceStore(bundle_dir))
+    stack = Stack(config, config.get("host") or "127.0.0.1", evidence=EvidenceStore(bundle_dir, tag=tag))
     try:
         stack.start()
     except SimulatorError as error:
@@ -281,13 +310,13 @@ def _run_all(
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [
-            pool.submit(_execute, spec, target, rem, profile, bundle_dir)
+            pool.submit(execute, spec, target, proof_ids(spec, rem), profile, bundle_dir)
             for spec in specs.values()
             if not spec.needs
         ]
         for spec in specs.values():  # the serial lane, while the pool works on the others
             if spec.needs:
-                done(_execute(spec, target, rem, profile, bundle_dir, stack, since))
+                done(execute(spec, target, proof_ids(spec, rem), profile, bundle_dir, stack, since))
         for future in as_completed(futures):
             done(future.result())
     return runs

@@ -10,9 +10,10 @@ import json
 import threading
 
 from harness.cda import Validator
+from harness.cda.volets import PROFILES
 from scenarios.context import ScenarioContext
 from scenarios.data import AUTHOR, FRCP_CONTENT, journal, snapshot, traits
-from scenarios.registry import scenario
+from scenarios.registry import resource, scenario
 
 INS = ("279035121518989", "1.2.250.1.213.1.4.10")
 CARE = {
@@ -40,8 +41,13 @@ CARE = {
 }
 
 
+ANS_VALIDATION = "ans-validation"
 _validator: Validator | None = None
 _validator_lock = threading.RLock()
+
+
+# what the reference DCC's FRCP and PPS are checked with, besides the five profiles
+VOLET_SCHEMATRONS = ("CI-SIS_CANCER-FRCP_2025.01.sch", "CI-SIS_CANCER-PPS_2025.01.sch")
 
 
 def validator() -> Validator:
@@ -54,11 +60,26 @@ def validator() -> Validator:
         return _validator
 
 
+@resource(ANS_VALIDATION)
+def warmed_validator() -> Validator:
+    """The chain with everything the CDA scenarios use compiled (a worker process does it before its first
+    scenario, while the other workers run theirs)."""
+    chain = validator()
+    with _validator_lock:
+        chain.warm_up([*PROFILES, *VOLET_SCHEMATRONS])
+        chain.xsd  # noqa: B018 - loads the XML Schema now
+    return chain
+
+
 def validate_cda(
     ctx: ScenarioContext, proof: int, content: bytes, name: str, level: str, rendered: dict
 ) -> bool:
     """Validates a CDA the DCC produced as the ANS testContenuCDA chain does, stores the report as proof ``proof``
     and records ``cda.validated`` (level, valid, volet) for the CDA rules."""
+    if ANS_VALIDATION not in ctx.spec.resources:  # else the run may compile the chain in every worker process
+        raise RuntimeError(
+            f"scenario {ctx.id} validates CDA: declare resources=(ANS_VALIDATION,) in its @scenario"
+        )
     with _validator_lock:
         report = validator().validate(content, name=name)
     ctx.proof(proof, name.rsplit(".", 1)[0] + "-validation.json", json.dumps(report.to_json(), indent=2))
@@ -118,7 +139,7 @@ def _render(ctx: ScenarioContext, proof: int, document_id: str, fmt: str, name: 
     return content
 
 
-@scenario("CDA.01.01")
+@scenario("CDA.01.01", resources=(ANS_VALIDATION,))
 def frcp_n3_valid(ctx: ScenarioContext) -> None:
     """A complete FRCP is validated; its CDA R2 N3 passes the schema and the FRCP volet's schematron."""
     frcp = _frcp(ctx)
@@ -126,7 +147,7 @@ def frcp_n3_valid(ctx: ScenarioContext) -> None:
     validate_cda(ctx, 2, content, "frcp-n3.xml", "N3", frcp)
 
 
-@scenario("CDA.02.01")
+@scenario("CDA.02.01", resources=(ANS_VALIDATION,))
 def pps_n3_valid(ctx: ScenarioContext) -> None:
     """A complete PPS is validated; its CDA R2 N3 passes the schema and the PPS volet's schematron."""
     pps = _pps(ctx)
@@ -134,7 +155,7 @@ def pps_n3_valid(ctx: ScenarioContext) -> None:
     validate_cda(ctx, 2, content, "pps-n3.xml", "N3", pps)
 
 
-@scenario("CDA.03.01")
+@scenario("CDA.03.01", resources=(ANS_VALIDATION,))
 def n1_valid(ctx: ScenarioContext) -> None:
     """The CDA R2 N1 (PDF in a non-structured body) of an FRCP and of a PPS pass the structuration minimale."""
     frcp = _frcp(ctx)

@@ -31,6 +31,9 @@ class ScenarioSpec:
     needs: tuple[
         str, ...
     ] = ()  # simulators the scenario talks to (insi, dmp, mss, psc, annuaire, peer-dcc, dpi)
+    # costly process-wide things the scenario uses (``resource``): the run gives every scenario using one to the
+    # same worker process, which builds it once before anything else
+    resources: tuple[str, ...] = ()
 
     @property
     def section(self) -> str:
@@ -38,9 +41,32 @@ class ScenarioSpec:
 
 
 _REGISTRY: dict[str, ScenarioSpec] = {}
+_RESOURCES: dict[str, Callable[[], object]] = {}
 
 
-def scenario(id: str, title: str = "", needs: tuple[str, ...] = ()) -> Callable:
+def resource(name: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    """Registers the function that builds (and keeps) the process-wide resource ``name``; scenarios declare what they
+    use with ``@scenario(..., resources=(name,))``."""
+
+    def decorate(function: Callable[[], object]) -> Callable[[], object]:
+        _RESOURCES[name] = function
+        return function
+
+    return decorate
+
+
+def warm(name: str) -> None:
+    """Builds resource ``name`` now (a worker process does it before its first scenario); unknown names are errors."""
+    if name not in _RESOURCES:
+        raise KeyError(
+            f"no scenario resource named {name!r} (known: {', '.join(sorted(_RESOURCES)) or 'none'})"
+        )
+    _RESOURCES[name]()
+
+
+def scenario(
+    id: str, title: str = "", needs: tuple[str, ...] = (), resources: tuple[str, ...] = ()
+) -> Callable:
     """Registers the decorated function as the executable form of REM scenario ``id``."""
     match = SCENARIO_ID.match(id)
     if not match:
@@ -56,6 +82,7 @@ def scenario(id: str, title: str = "", needs: tuple[str, ...] = ()) -> Callable:
             if (title or function.__doc__)
             else "",
             needs=tuple(needs),
+            resources=tuple(resources),
         )
         existing = _REGISTRY.get(id)
         if existing is not None and existing.function is not function and existing.module != spec.module:
@@ -67,13 +94,21 @@ def scenario(id: str, title: str = "", needs: tuple[str, ...] = ()) -> Callable:
     return decorate
 
 
-def discover() -> dict[str, ScenarioSpec]:
-    """Imports every scenario module of this package and returns the scenarios by id, in id order."""
+def scenario_modules() -> list[str]:
+    """The modules that define scenarios (every module of this package but the infrastructure)."""
     import scenarios
 
-    for module in pkgutil.iter_modules(scenarios.__path__):
-        if module.name not in _INFRASTRUCTURE and not module.name.startswith("_"):
-            importlib.import_module(f"scenarios.{module.name}")
+    return [
+        f"scenarios.{module.name}"
+        for module in pkgutil.iter_modules(scenarios.__path__)
+        if module.name not in _INFRASTRUCTURE and not module.name.startswith("_")
+    ]
+
+
+def discover() -> dict[str, ScenarioSpec]:
+    """Imports every scenario module of this package and returns the scenarios by id, in id order."""
+    for name in scenario_modules():
+        importlib.import_module(name)
     return dict(sorted(_REGISTRY.items()))
 
 

@@ -31,10 +31,15 @@ class EvidenceError(ValueError):
 
 
 class EvidenceStore:
-    """``root``: the bundle directory (artifacts are written under it); ``None`` keeps everything in memory."""
+    """``root``: the bundle directory (artifacts are written under it); ``None`` keeps everything in memory.
+    ``tag``: put before every artifact's number, so that stores of several processes writing into one bundle (the
+    run's worker processes, each with its own simulators) never name two artifacts alike."""
 
-    def __init__(self, root: str | Path | None = None, clock: Callable[[], str] = _utc_now) -> None:
+    def __init__(
+        self, root: str | Path | None = None, clock: Callable[[], str] = _utc_now, tag: str = ""
+    ) -> None:
         self.root = Path(root) if root is not None else None
+        self.tag = _SAFE_NAME.sub("_", tag)
         self.clock = clock
         self.current_scenario: str | None = None
         self._events: list[Event] = []
@@ -76,7 +81,7 @@ class EvidenceStore:
             self._artifacts += 1
             number = self._artifacts
         safe = _SAFE_NAME.sub("_", name).strip("._") or "artifact"
-        relative = f"artifacts/{_SAFE_NAME.sub('_', source)}/{number:06d}-{safe}"
+        relative = f"artifacts/{_SAFE_NAME.sub('_', source)}/{self.tag}{number:06d}-{safe}"
         if self.root is None:
             with self._lock:
                 self._memory[relative] = bytes(content)

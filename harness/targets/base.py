@@ -109,3 +109,9 @@ class Target(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Stops what the target started."""
+
+    def recipe(self) -> dict[str, Any] | None:
+        """How another process makes an equivalent target (keyword arguments of ``make_target``, picklable), or None
+        when there is only one DCC to talk to. With a recipe the run spreads the scenarios over worker processes,
+        each with its own DCC and its own simulators; without, it runs them on threads of this process."""
+        return None

@@ -94,6 +94,10 @@ class ReferenceTarget(Target):
         self._numbers = itertools.count(1)
         self._saved_environment: dict[str, str | None] = {}
 
+    def recipe(self) -> dict[str, Any]:
+        """A worker process's reference DCC: the same faults, databases copied from this target's template."""
+        return {"kind": "reference", "faults": list(self.faults), "template": str(self._template.resolve())}
+
     @property
     def template(self) -> Path:
         return self._template
