@@ -71,10 +71,19 @@ def _text(root: etree._Element, path: str) -> str:
     return " ".join(joined.split())
 
 
+# a user's stylesheet may read the files next to it (the ANS one reads its own resources), never the network (the
+# parser refuses it too), and writes nothing
+STYLESHEET_ACCESS = etree.XSLTAccessControl(
+    read_file=True, write_file=False, create_dir=False, read_network=False, write_network=False
+)
+
+
 def render(cda: bytes, stylesheet: str | Path | None = None) -> str:
     root = etree.fromstring(cda, PARSER)
+    if root.tag != f"{HL7}ClinicalDocument":  # a self-presenting CDA: the ClinicalDocument inside the wrapper
+        root = next(root.iter(f"{HL7}ClinicalDocument"), root)
     if stylesheet is not None:
-        transform = etree.XSLT(etree.parse(str(stylesheet), PARSER))
+        transform = etree.XSLT(etree.parse(str(stylesheet), PARSER), access_control=STYLESHEET_ACCESS)
         return str(transform(root))
     patient = "hl7:recordTarget/hl7:patientRole/hl7:patient"
     title = _text(root, "hl7:title//text()")

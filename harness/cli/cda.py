@@ -1,7 +1,9 @@
 """``dcc-recette cda validate FILE...``: the ANS chain (XSD, five profiles, volet schematron) on each file.
+``dcc-recette cda render FILE``: the document as a person reads it (HTML), with our rendering or a given XSLT.
 
-Exit 0 only when every file is valid; 1 when one is not (or cannot be read: the others are still checked);
-2 when the CI-SIS folder is missing.
+validate: exit 0 only when every file is valid; 1 when one is not (or cannot be read: the others are still
+checked); 2 when the CI-SIS folder is missing. render: 0, or 2 with the reason (unreadable file, not a CDA, a
+stylesheet that fails).
 """
 
 from __future__ import annotations
@@ -23,6 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--json", action="store_true", help="a JSON list, one object per file")
     validate.add_argument("--cisis-dir", help="the CI-SIS folder (default: $DCC_CISIS_DIR, ../shared/ci-sis)")
     validate.set_defaults(handler=run_validate)
+    render = commands.add_parser(
+        "render", help="an FRCP/PPS (any CDA) as HTML for a person: header and narrative sections"
+    )
+    render.add_argument("file", metavar="FILE")
+    render.add_argument(
+        "--stylesheet", help="an XSLT 1.0 to apply instead (e.g. the ANS generic stylesheet you downloaded)"
+    )
+    render.add_argument("--out", help="the HTML file to write (default: standard output)")
+    render.set_defaults(handler=run_render)
     parser.set_defaults(handler=lambda args: (parser.print_help(sys.stderr), 2)[1])
 
 
@@ -46,3 +57,30 @@ def run_validate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=1, sort_keys=True))
     return 0 if all(r.valid for r in reports) else 1
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from lxml import etree
+
+    from dcc.render.html import render
+    from harness.cda.volets import find_clinical_document
+    from harness.cda.xmlsafe import UnsafeDocument, parse, read_bytes
+
+    try:
+        data = read_bytes(args.file)
+        clinical_document = find_clinical_document(parse(data).getroot())
+    except UnsafeDocument as error:
+        raise CliError(f"{args.file}: {error}") from None
+    if clinical_document is None:
+        raise CliError(f"{args.file}: not a CDA (no urn:hl7-org:v3 ClinicalDocument)")
+    try:
+        html = render(etree.tostring(clinical_document), stylesheet=args.stylesheet)
+    except (OSError, etree.XMLSyntaxError, etree.XSLTError) as error:
+        raise CliError(f"--stylesheet {args.stylesheet}: {error}") from None
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(html)
+        print(f"{args.file} → {args.out}")
+    else:
+        sys.stdout.write(html)
+    return 0
