@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from dcc import faults as dcc_faults
-from harness.runner import run, start_simulators
-from harness.simulators.stack import environment
+from harness.runner import ScenarioRun, _assemble, _judge, copy_artifacts, proof_ids
 from harness.targets.reference import ReferenceTarget
+from harness.workers import Task, run_tasks
 from rem.model import Rem
 from rules.loader import RuleSet
 from rules.verdict import Outcome, combine
@@ -29,6 +29,7 @@ class FaultProof:
     collateral: dict[str, tuple[str, str]] = field(
         default_factory=dict
     )  # other requirement -> (baseline, faulty)
+    replayed: list[str] = field(default_factory=list)  # the scenarios run again with the fault on
 
     @property
     def proven(self) -> bool:
@@ -39,39 +40,18 @@ class FaultProof:
         )
 
 
-@dataclass
-class _Run:
-    results: dict[tuple[str, str], Outcome]  # (requirement, scenario) -> verdict, for the scenarios run
-    probes: dict[str, set[str]]  # scenario -> the faults the DCC asked about while serving it
-    template: Path
-
-
-def _run(
+def prove(
     specs: dict[str, ScenarioSpec],
     rem: Rem,
     rules: RuleSet,
     profile: dict,
-    faults: list[str],
-    jobs: int,
-    workdir: Path,
-    stack: Any,
-    template: Path | None,
-) -> _Run:
-    target = ReferenceTarget(
-        faults=faults, workdir=workdir / "-".join(faults or ["baseline"]), template=template
-    )
-    try:
-        if stack is not None:
-            target.configure(environment(stack.endpoints()))
-        out = Path(tempfile.mkdtemp(dir=workdir, prefix="bundle-"))
-        requirements = {s.requirement for s in specs.values()}
-        outcome = run(
-            specs, target, rem, rules, profile, out, jobs=jobs, requirements=requirements, stack=stack
-        )
-    finally:
-        target.close()
-    results = {(r.requirement, r.scenario): r.verdict for r in outcome.results if r.scenario in specs}
-    return _Run(results, target.probes(), target.template)
+    names: list[str] | None = None,
+    jobs: int = 2,
+) -> list[FaultProof]:
+    """``jobs``: worker processes (``harness.workers``), each with its own reference DCC and simulators."""
+    catalogue = dcc_faults.load_all()
+    with tempfile.TemporaryDirectory(prefix="fault-proof-") as directory:
+        return _prove(specs, rem, rules, profile, names or list(catalogue), jobs, Path(directory), catalogue)
 
 
 def _by_requirement(results: dict[tuple[str, str], Outcome]) -> dict[str, str]:
@@ -81,58 +61,78 @@ def _by_requirement(results: dict[tuple[str, str], Outcome]) -> dict[str, str]:
     return {rid: combine(outcomes).value for rid, outcomes in grouped.items()}
 
 
-def prove(
-    specs: dict[str, ScenarioSpec],
-    rem: Rem,
-    rules: RuleSet,
-    profile: dict,
-    names: list[str] | None = None,
-    jobs: int = 2,
-) -> list[FaultProof]:
-    catalogue = dcc_faults.load_all()
-    with tempfile.TemporaryDirectory(prefix="fault-proof-") as directory:
-        workdir = Path(directory)
-        # one set of simulators for all the runs: each run's scenarios are attributed by the evidence store
-        stack = start_simulators(_NoTarget(), workdir) if any(s.needs for s in specs.values()) else None
-        try:
-            return _prove(
-                specs, rem, rules, profile, names or list(catalogue), jobs, workdir, stack, catalogue
-            )
-        finally:
-            if stack is not None:
-                stack.stop()
-
-
-class _NoTarget:
-    def configure(self, environment: dict[str, str]) -> None:
-        """Each fault run's own target is configured with the endpoints instead."""
-
-
-def _prove(specs, rem, rules, profile, names, jobs, workdir, stack, catalogue) -> list[FaultProof]:
+def _prove(specs, rem, rules, profile, names, jobs, workdir: Path, catalogue) -> list[FaultProof]:
     """The baseline runs every scenario once and records which faults each one's code path asked about; a fault
     then replays only the scenarios that asked about it (their behaviour is the only one it can change: the code
     of a scenario that never reaches the fault's check runs identically) and those of the requirements it claims
-    to break. Every other scenario keeps its baseline verdict, so « exactly » is checked on the whole recette."""
-    baseline = _run(specs, rem, rules, profile, [], jobs, workdir, stack, None)
-    reference = _by_requirement(baseline.results)
-    exercised = {s.requirement for s in specs.values()}
+    to break. Every other scenario keeps its baseline verdict, so « exactly » is checked on the whole recette.
+
+    All the replays of all the faults share one pool of worker processes: each task switches its own fault on."""
+    template = ReferenceTarget(workdir=workdir / "template")  # migrated once, copied by every worker
+    simulators = workdir / "simulators"
+    proofs_of = {sid: proof_ids(spec, rem) for sid, spec in specs.items()}
+
+    def bundle(key: str) -> str:
+        directory = workdir / "bundles" / key
+        directory.mkdir(parents=True, exist_ok=True)
+        return str(directory)
+
+    def judged(runs: dict[str, ScenarioRun], key: str) -> dict[tuple[str, str], Outcome]:
+        out = Path(bundle(key))
+        trace = _assemble(runs)
+        copy_artifacts(trace, simulators, out)
+        requirements = {runs[sid].spec.requirement for sid in runs}
+        outcome = _judge(runs, rem, rules, profile, out, datetime.now(UTC), requirements)
+        return {(r.requirement, r.scenario): r.verdict for r in outcome.results if r.scenario in runs}
+
+    try:
+        recipe = template.recipe()
+        baseline_runs: dict[str, ScenarioRun] = {}
+        probes: dict[str, set[str]] = {}
+
+        def baseline_done(task: Task, run: ScenarioRun, asked: list[str]) -> None:
+            baseline_runs[task.spec.id] = run
+            probes[task.spec.id] = set(asked)
+
+        tasks = [Task(spec, proofs_of[sid], bundle("baseline"), ()) for sid, spec in specs.items()]
+        run_tasks(tasks, recipe, profile, simulators, jobs, baseline_done)
+        baseline = judged(baseline_runs, "baseline")
+        reference = _by_requirement(baseline)
+        exercised = {s.requirement for s in specs.values()}
+        plan = {
+            name: {
+                sid: spec
+                for sid, spec in specs.items()
+                if name in probes.get(sid, set()) or spec.requirement in catalogue[name].breaks
+            }
+            for name in names
+        }
+        replays: dict[str, dict[str, ScenarioRun]] = {name: {} for name in names}
+        tasks = [
+            Task(spec, proofs_of[sid], bundle(name), (name,), name)
+            for name, replay in plan.items()
+            for sid, spec in replay.items()
+        ]
+        run_tasks(
+            tasks,
+            recipe,
+            profile,
+            simulators,
+            jobs,
+            lambda task, run, _: replays[task.key].update({task.spec.id: run}),
+        )
+    finally:
+        template.close()
     proofs = []
     for name in names:
         fault = catalogue[name]
         proof = FaultProof(name, fault.breaks)
         proof.missing_scenarios = [r for r in fault.breaks if r not in exercised]
-        replay = {
-            sid: spec
-            for sid, spec in specs.items()
-            if name in baseline.probes.get(sid, set()) or spec.requirement in fault.breaks
-        }
-        results = dict(baseline.results)
-        if replay:
-            results.update(
-                _run(replay, rem, rules, profile, [name], jobs, workdir, stack, baseline.template).results
-            )
+        results = dict(baseline)
+        if replays[name]:
+            results.update(judged(replays[name], name))
         faulty = _by_requirement(results)
-        proof.replayed = sorted(replay)
+        proof.replayed = sorted(plan[name])
         proof.verdicts = {r: faulty.get(r, Outcome.NON_EVALUE.value) for r in fault.breaks}
         proof.collateral = {
             r: (reference[r], faulty.get(r, ""))

@@ -102,16 +102,17 @@ def execute(
     bundle_dir: Path,
     stack: Any = None,
     since: int = 0,
+    faults: tuple[str, ...] | None = None,
 ) -> ScenarioRun:
     """One scenario against ``target``, with its slice of the trace. ``since``: the evidence store's last seq before
     this run (simulators shared by several runs, as the fault proof does, keep what earlier runs recorded under the
-    same scenario ids)."""
+    same scenario ids). ``faults``: the reference DCC's faults for this scenario instead of the target's."""
     run = ScenarioRun(spec)
     started = time.perf_counter()
     ctx: ScenarioContext | None = None
     session = None
     try:
-        session = target.session(spec.id)
+        session = target.session(spec.id) if faults is None else target.session(spec.id, faults=faults)
         ctx = ScenarioContext(
             spec,
             session,
@@ -414,7 +415,13 @@ def _copy_simulator_artifacts(trace: list[Event], stack: Any, bundle_dir: Path) 
     """A stack started for many runs keeps its artifacts in its own store: the files this run's simulator events
     name are copied into the bundle, where the rules' proof checks (and a reader of the bundle) find them."""
     root = getattr(stack.evidence, "root", None)
-    if root is None or Path(root).resolve() == Path(bundle_dir).resolve():
+    if root is not None:
+        copy_artifacts(trace, Path(root), bundle_dir)
+
+
+def copy_artifacts(trace: list[Event], root: Path, bundle_dir: Path) -> None:
+    """Copies the files the trace's events name from ``root`` (simulators' evidence kept apart) into the bundle."""
+    if Path(root).resolve() == Path(bundle_dir).resolve():
         return
     for event in trace:
         for relative in event.artifacts:

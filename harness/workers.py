@@ -9,6 +9,9 @@ simulators no longer queue in a single lane.
 Costly resources (``scenarios.registry.resource``: the ANS validation chain takes ~10 s to compile) are built by
 worker 0 alone, first; every scenario that uses one goes to worker 0, while the others start on the rest.
 
+The fault proof uses the same pool (``run_tasks``): each task names the faults its scenario runs with and the bundle
+directory its proofs go to.
+
 Workers are forked from a fork server that imported the harness once (``forkserver``): they start in a fraction
 of a second, and none inherits the threads of the calling process (the progress display's, a test's servers),
 which a plain ``fork`` would copy in whatever lock state they were.
@@ -24,6 +27,7 @@ import queue
 import signal
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +52,29 @@ def _preload() -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class Task:
+    """One scenario to run in a worker. ``faults``: the reference DCC's faults for this scenario (None: the
+    target's own); ``key``: the caller's, handed back with the result (the fault proof's fault name)."""
+
+    spec: ScenarioSpec
+    proofs: tuple[str, ...]
+    bundle_dir: str
+    faults: tuple[str, ...] | None = None
+    key: Any = None
+
+
 def _worker(
     index: int,
     recipe: dict[str, Any],
     profile: dict[str, Any],
-    bundle_dir: str,
+    simulators_dir: str,
     environment: dict[str, str],
     resources: list[str],
     inbox: Any,
     results: Any,
 ) -> None:
-    """One worker: builds its DCC, warms its resources, then runs the scenarios it is given until told to stop."""
+    """One worker: builds its DCC, warms its resources, then runs the tasks it is given until told to stop."""
     from harness.runner import execute, start_simulators
     from harness.targets import make_target
     from scenarios.registry import warm
@@ -75,17 +91,24 @@ def _worker(
                 warm(name)
             except Exception:  # the scenarios using it report the failure themselves
                 pass
-        while (task := inbox.get()) is not None:
-            spec, proofs = task  # the spec itself: its function is pickled by reference (module and name)
+        while (
+            task := inbox.get()
+        ) is not None:  # the spec's function is pickled by reference (module and name)
+            spec = task.spec
             if spec.needs and stack is None:  # simulators only in the workers that need them
-                stack = start_simulators(target, Path(bundle_dir), tag=f"w{index}-")
-            run = execute(spec, target, proofs, profile, Path(bundle_dir), stack)
-            outcome = (spec.id, run.status, run.message, run.duration_s, run.delivered, run.events)
+                stack = start_simulators(target, Path(simulators_dir), tag=f"w{index}-")
+            # what this worker's simulators recorded before (the same scenario may run again, with another fault)
+            since = max((e.seq for e in stack.evidence.events), default=0) if stack is not None else 0
+            run = execute(
+                spec, target, task.proofs, profile, Path(task.bundle_dir), stack, since, task.faults
+            )
+            probes = sorted(target.forget(spec.id)) if hasattr(target, "forget") else []
+            outcome = (run.status, run.message, run.duration_s, run.delivered, run.events, probes)
             try:  # pickled here: a Queue pickles in a thread of its own and would lose the error
                 payload = pickle.dumps(outcome)
             except Exception as error:  # an event whose data is not plain data
                 payload = pickle.dumps(
-                    (spec.id, "error", f"result not transferable: {error}", run.duration_s, {}, [])
+                    ("error", f"result not transferable: {error}", run.duration_s, {}, [], probes)
                 )
             results.put(("done", index, payload))
     except BaseException as error:  # reported to the run, which names the scenario it was on
@@ -99,54 +122,63 @@ def _worker(
 
 
 class _Dispatch:
-    """Which scenario goes to which worker next: worker 0 first takes the scenarios that use its resources (anyone
+    """Which task goes to which worker next: worker 0 first takes the tasks whose scenario uses a resource (anyone
     takes them if worker 0 is gone); otherwise the next in the queue."""
 
-    def __init__(self, specs: dict[str, ScenarioSpec]) -> None:
-        self.pinned = [sid for sid, spec in specs.items() if spec.resources]
+    def __init__(self, tasks: list[Task]) -> None:
+        self.pinned = [t for t in tasks if t.spec.resources]
         # the scenarios that talk to simulators wait on them (outbox runs, acknowledgements): started first, their
         # waits overlap the others' work instead of ending the run
-        self.free = sorted(
-            (sid for sid, spec in specs.items() if not spec.resources), key=lambda s: not specs[s].needs
-        )
+        self.free = sorted((t for t in tasks if not t.spec.resources), key=lambda t: not t.spec.needs)
 
-    def next_for(self, worker: int, pinned_owner_alive: bool) -> str | None:
+    def next_for(self, worker: int, pinned_owner_alive: bool) -> Task | None:
         if self.pinned and (worker == 0 or not pinned_owner_alive):
             return self.pinned.pop(0)
         if self.free:
             return self.free.pop(0)
         return None
 
-    def remaining(self) -> list[str]:
+    def remaining(self) -> list[Task]:
         left, self.pinned, self.free = self.pinned + self.free, [], []
         return left
 
 
-def run_in_processes(
-    specs: dict[str, ScenarioSpec],
+Done = Callable[[Task, Any, list[str]], None]  # (task, ScenarioRun, the faults its code path asked about)
+
+
+def run_tasks(
+    tasks: list[Task],
     recipe: dict[str, Any],
-    rem: Rem,
     profile: dict[str, Any],
-    bundle_dir: Path,
+    simulators_dir: Path,
     jobs: int,
-    progress: Callable[[str, Any], None] | None = None,
-) -> dict[str, Any]:
-    """Runs ``specs`` on ``jobs`` worker processes; returns each scenario's ``ScenarioRun`` as the threaded run does.
-    A worker that dies costs the scenario it was running (an error naming the exit code), not the run."""
-    from harness.runner import ScenarioRun, proof_ids
+    done: Done,
+) -> None:
+    """Runs ``tasks`` on ``jobs`` worker processes, calling ``done`` as each ends (in this process, one at a time).
+    A worker that dies costs the task it was running (an error naming the exit code), not the others.
+    ``simulators_dir``: where the workers' simulators keep what they receive."""
+    from harness.runner import ScenarioRun
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_preload())
-    resources = sorted({name for spec in specs.values() for name in spec.resources})
-    count = max(1, min(jobs, len(specs)))
+    resources = sorted({name for task in tasks for name in task.spec.resources})
+    count = max(1, min(jobs, len(tasks)))
     results = context.Queue()
     inboxes = [context.Queue() for _ in range(count)]
-    bundle = str(Path(bundle_dir).resolve())
     environment = dict(os.environ)
     workers = [
         context.Process(
             target=_worker,
-            args=(i, recipe, profile, bundle, environment, resources if i == 0 else [], inboxes[i], results),
+            args=(
+                i,
+                recipe,
+                profile,
+                str(Path(simulators_dir).resolve()),
+                environment,
+                resources if i == 0 else [],
+                inboxes[i],
+                results,
+            ),
             name=f"recette-worker-{i}",
             daemon=True,
         )
@@ -154,29 +186,23 @@ def run_in_processes(
     ]
     for worker in workers:
         worker.start()
-    dispatch = _Dispatch(specs)
-    running: dict[int, str] = {}
+    dispatch = _Dispatch(tasks)
+    running: dict[int, Task] = {}
     alive = set(range(count))
-    runs: dict[str, ScenarioRun] = {}
-
-    def finish(run: ScenarioRun) -> None:
-        runs[run.spec.id] = run
-        if progress:
-            progress(run.spec.id, run)
 
     def give(worker: int) -> None:
-        scenario = dispatch.next_for(worker, 0 in alive)
-        if scenario is None:
+        task = dispatch.next_for(worker, 0 in alive)
+        if task is None:
             inboxes[worker].put(None)
         else:
-            running[worker] = scenario
-            inboxes[worker].put((specs[scenario], proof_ids(specs[scenario], rem)))
+            running[worker] = task
+            inboxes[worker].put(task)
 
     def lost(worker: int, why: str) -> None:
         alive.discard(worker)
-        scenario = running.pop(worker, None)
-        if scenario is not None:
-            finish(ScenarioRun(specs[scenario], "error", f"worker process {worker}: {why}"))
+        task = running.pop(worker, None)
+        if task is not None:
+            done(task, ScenarioRun(task.spec, "error", f"worker process {worker}: {why}"), [])
 
     try:
         for worker in range(count):
@@ -194,12 +220,12 @@ def run_in_processes(
             if kind == "broken":
                 lost(worker, payload)
                 continue
-            scenario, status, message, duration, delivered, events = pickle.loads(payload)
-            running.pop(worker, None)
-            finish(ScenarioRun(specs[scenario], status, message, duration, delivered, events))
+            status, message, duration, delivered, events, probes = pickle.loads(payload)
+            task = running.pop(worker)
+            done(task, ScenarioRun(task.spec, status, message, duration, delivered, events), probes)
             give(worker)
-        for scenario in dispatch.remaining():
-            finish(ScenarioRun(specs[scenario], "error", "no worker process left to run it"))
+        for task in dispatch.remaining():
+            done(task, ScenarioRun(task.spec, "error", "no worker process left to run it"), [])
     finally:
         for worker in alive:
             inboxes[worker].put(None)
@@ -208,4 +234,29 @@ def run_in_processes(
             if worker.is_alive():
                 worker.terminate()
                 worker.join(timeout=5)
+
+
+def run_in_processes(
+    specs: dict[str, ScenarioSpec],
+    recipe: dict[str, Any],
+    rem: Rem,
+    profile: dict[str, Any],
+    bundle_dir: Path,
+    jobs: int,
+    progress: Callable[[str, Any], None] | None = None,
+) -> dict[str, Any]:
+    """Runs ``specs`` on ``jobs`` worker processes; returns each scenario's ``ScenarioRun`` as the threaded run does
+    (the workers' simulators keep their evidence in the bundle itself)."""
+    from harness.runner import proof_ids
+
+    bundle = str(Path(bundle_dir).resolve())
+    runs: dict[str, Any] = {}
+
+    def done(task: Task, run: Any, _probes: list[str]) -> None:
+        runs[task.spec.id] = run
+        if progress:
+            progress(task.spec.id, run)
+
+    tasks = [Task(spec, proof_ids(spec, rem), bundle) for spec in specs.values()]
+    run_tasks(tasks, recipe, profile, Path(bundle), jobs, done)
     return runs

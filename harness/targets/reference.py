@@ -26,6 +26,7 @@ from harness.targets.base import NotFound, Refused, Target, TargetError, TargetS
 class ReferenceSession(TargetSession):
     def __init__(self, scope: str, path: Path, faults: tuple[str, ...], oid: str | None = None) -> None:
         self.scope = scope
+        self.path = path
         self.oid = oid
         self._engine = make_engine(f"sqlite:///{path}")
         self._driver = Driver(make_session_factory(self._engine))
@@ -79,6 +80,7 @@ class ReferenceTarget(Target):
                 f"unknown fault(s) {', '.join(unknown)} (known: {known}; see `dcc-recette faults`)"
             )
         self.faults = tuple(faults)
+        self._catalogue_loaded = bool(faults)
         self._owned = workdir is None
         self._dir = Path(workdir or tempfile.mkdtemp(prefix="dcc-reference-"))
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -124,14 +126,30 @@ class ReferenceTarget(Target):
         """Scenario id → the faults the DCC asked about while serving it."""
         return {session.scope: set(session.probes) for session in self._sessions}
 
-    def session(self, scope: str) -> ReferenceSession:
+    def session(self, scope: str, faults: tuple[str, ...] | None = None) -> ReferenceSession:
+        """``faults``: this scenario's faults instead of the target's (the fault proof's workers switch them per
+        scenario on one target)."""
+        if faults and not self._catalogue_loaded:  # a fault's module may not be imported yet
+            dcc_faults.load_all()
+            self._catalogue_loaded = True
         path = self._dir / f"{scope.replace('/', '_')}.sqlite3"
         shutil.copyfile(self._template, path)
         base = os.environ.get("DCC_OID", "").strip() or "1.2.250.1.999.1"
         oid = f"{base}.{self._run_arc}.{next(self._numbers)}"
-        session = ReferenceSession(scope, path, self.faults, oid)
+        session = ReferenceSession(scope, path, self.faults if faults is None else tuple(faults), oid)
         self._sessions.append(session)
         return session
+
+    def forget(self, scope: str) -> set[str]:
+        """Drops the sessions of ``scope`` and their databases (a worker running hundreds of scenarios keeps no
+        file of the finished ones); returns the faults they asked about."""
+        probes: set[str] = set()
+        for session in [s for s in self._sessions if s.scope == scope]:
+            probes |= session.probes
+            session.close()
+            session.path.unlink(missing_ok=True)
+            self._sessions.remove(session)
+        return probes
 
     def close(self) -> None:
         self.configure({})

@@ -10,7 +10,7 @@ import pytest
 
 from harness.runner import _defaults, run
 from harness.targets.reference import ReferenceTarget
-from harness.workers import _Dispatch, run_in_processes
+from harness.workers import Task, _Dispatch, run_in_processes
 from scenarios.context import ScenarioContext
 from scenarios.registry import ScenarioSpec, discover, select
 
@@ -92,25 +92,31 @@ def test_a_worker_that_dies_costs_its_scenario_only(tmp_path):
 
 @pytest.mark.parametrize("owner_alive", [True, False])
 def test_scenarios_using_a_resource_go_to_worker_0_unless_it_is_gone(owner_alive):
-    def spec(sid: str, resources=(), needs=()) -> ScenarioSpec:
-        return ScenarioSpec(sid, sid.rsplit(".", 1)[0], _passes, resources=resources, needs=needs)
+    def task(sid: str, resources=(), needs=()) -> Task:
+        spec = ScenarioSpec(sid, sid.rsplit(".", 1)[0], _passes, resources=resources, needs=needs)
+        return Task(spec, (), "bundle")
 
     dispatch = _Dispatch(
-        {
-            "A.01.01": spec("A.01.01"),
-            "B.01.01": spec("B.01.01", resources=("ans-validation",)),
-            "C.01.01": spec("C.01.01", needs=("dmp",)),
-            "D.01.01": spec("D.01.01", resources=("ans-validation",)),
-        }
+        [
+            task("A.01.01"),
+            task("B.01.01", resources=("ans-validation",)),
+            task("C.01.01", needs=("dmp",)),
+            task("D.01.01", resources=("ans-validation",)),
+        ]
     )
+
+    def next_id(worker: int, alive: bool) -> str | None:
+        given = dispatch.next_for(worker, alive)
+        return given.spec.id if given else None
+
     # worker 1 never takes what worker 0 builds a resource for; simulator scenarios start first
-    assert dispatch.next_for(1, owner_alive) == ("C.01.01" if owner_alive else "B.01.01")
+    assert next_id(1, owner_alive) == ("C.01.01" if owner_alive else "B.01.01")
     if owner_alive:
-        assert [dispatch.next_for(0, True), dispatch.next_for(0, True)] == ["B.01.01", "D.01.01"]
-        assert [dispatch.next_for(1, True), dispatch.next_for(1, True)] == ["A.01.01", None]
+        assert [next_id(0, True), next_id(0, True)] == ["B.01.01", "D.01.01"]
+        assert [next_id(1, True), next_id(1, True)] == ["A.01.01", None]
     else:
-        assert dispatch.next_for(1, False) == "D.01.01"
-        assert dispatch.remaining() == ["C.01.01", "A.01.01"]
+        assert next_id(1, False) == "D.01.01"
+        assert [t.spec.id for t in dispatch.remaining()] == ["C.01.01", "A.01.01"]
 
 
 def test_a_scenario_that_validates_cda_must_declare_the_resource(tmp_path):
@@ -119,3 +125,18 @@ def test_a_scenario_that_validates_cda_must_declare_the_resource(tmp_path):
     ctx = ScenarioContext(_fake("CDA.01.01", _passes), None, {}, tmp_path, ("CDA.01.01.02",))
     with pytest.raises(RuntimeError, match="declare resources"):
         validate_cda(ctx, 2, b"<x/>", "x.xml", "N3", {"document_id": "d"})
+
+
+def test_the_fault_proof_switches_each_tasks_fault_on_in_shared_workers():
+    from harness.fault_proof import prove
+
+    rem, rules, profile = _defaults()
+    specs = select(discover(), ["CDA.04", "DOC.01", "INS.05"])
+    proofs = prove(specs, rem, rules, profile, ["cda_qualified_traits_not_br", "status_change_not_audited"])
+    by_name = {p.name: p for p in proofs}
+    shown = by_name["cda_qualified_traits_not_br"]
+    assert shown.proven, (shown.verdicts, shown.collateral)
+    assert "CDA.04.01" in shown.replayed
+    # a fault whose requirements are outside the selection cannot be shown: said, not hidden
+    unshown = by_name["status_change_not_audited"]
+    assert not unshown.proven and unshown.missing_scenarios
