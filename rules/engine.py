@@ -183,9 +183,8 @@ def _describe(pattern: Pattern) -> str:
     return text
 
 
-def _fork_call(function, *args):
-    """``function(*args)`` in a forked child; its result comes back pickled. A child that dies (durable_rules is
-    C code and can crash) raises EngineError here instead of killing the run."""
+def _fork_start(function, *args) -> tuple[int, int]:
+    """Starts ``function(*args)`` in a forked child; ``_fork_finish`` collects it. Several may run at once."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
@@ -198,6 +197,12 @@ def _fork_call(function, *args):
             out.write(payload)
         os._exit(0)
     os.close(write_end)
+    return pid, read_end
+
+
+def _fork_finish(pid: int, read_end: int):
+    """The result of a child ``_fork_start`` began. A child that dies (durable_rules is C code and can crash) raises
+    _WorkerDied here instead of killing the run."""
     with os.fdopen(read_end, "rb") as source:
         payload = source.read()
     _, status = os.waitpid(pid, 0)
@@ -208,6 +213,11 @@ def _fork_call(function, *args):
     if kind == "error":
         raise EngineError(value)
     return value
+
+
+def _fork_call(function, *args):
+    """``function(*args)`` in a forked child; its result comes back pickled."""
+    return _fork_finish(*_fork_start(function, *args))
 
 
 def facts_for(rule: Rule, scenario: str, events: Iterable[Event]) -> list[dict[str, Any]]:
@@ -253,9 +263,9 @@ def _event_id(fact_id: str) -> str:
 WORKER_ATTEMPTS = 2
 
 
-def _isolated(function, rule: Rule, batches):
+def _isolated(function, rule: Rule, batches, started: tuple[int, int] | None = None):
     """Runs a rule's evaluation in a worker, with one retry in a fresh interpreter and, if durable_rules dies
-    again, the reference matcher.
+    again, the reference matcher. ``started``: the first attempt's child, already forked (``_fork_start``).
 
     durable_rules 2.0.28 dies (segmentation fault) on some traces, in a way that depends on the process' memory
     state (tests/rules/test_durable_facts.py pins the cases we could isolate). A fork shares its parent's heap
@@ -264,9 +274,9 @@ def _isolated(function, rule: Rule, batches):
     it gives says so (``Verdict.engine``): the fallback is never silent."""
     for attempt in range(1, WORKER_ATTEMPTS + 1):
         try:
-            return (
-                _fork_call(function, rule, batches) if attempt == 1 else _spawn_call(function, rule, batches)
-            )
+            if attempt == 1:
+                return _fork_finish(*(started or _fork_start(function, rule, batches)))
+            return _spawn_call(function, rule, batches)
         except _WorkerDied:
             continue
     results = {scenario: _python_firings(rule, facts) for scenario, facts in batches}
@@ -410,10 +420,16 @@ class Evaluator:
                 ordered = sorted(itertools.chain(slices[scenario], shared), key=lambda e: e.seq)
                 work[requirement].append((scenario, facts_for(rule, scenario, ordered)))
         firings: dict[tuple[str, str], _Firings] = {}
-        for requirement, batches in work.items():
-            results = _isolated(_evaluate_rule, self.rules.rules[requirement], batches)
-            for scenario, result in results.items():
-                firings[(requirement, scenario)] = result
+        # the rules' workers run a core's worth at a time (each is independent; a full recette has ~100)
+        pending = list(work.items())
+        width = max(1, os.cpu_count() or 1)
+        while pending:
+            wave, pending = pending[:width], pending[width:]
+            started = [(r, b, _fork_start(_evaluate_rule, self.rules.rules[r], b)) for r, b in wave]
+            for requirement, batches, child in started:
+                results = _isolated(_evaluate_rule, self.rules.rules[requirement], batches, child)
+                for scenario, result in results.items():
+                    firings[(requirement, scenario)] = result
         return [
             self._verdict(
                 requirement,

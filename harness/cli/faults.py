@@ -12,7 +12,6 @@ from rich.table import Table
 from dcc import faults as dcc_faults
 from harness.cli.errors import CliError
 from harness.cli.rem import load_or_fail
-from harness.fault_proof import prove, unbroken_rules
 from rem import default_rem_path
 from rules.loader import load_rules
 from rules.profile import load_profile
@@ -50,6 +49,8 @@ def cmd_faults(args: argparse.Namespace) -> int:
         raise CliError(f"unknown fault(s): {', '.join(unknown)} (see `dcc-recette faults`)")
     rem = load_or_fail(default_rem_path()).rem
     rules = load_rules()
+    from harness.fault_proof import prove, unbroken_rules  # here: it loads the whole reference DCC
+
     results = prove(discover(), rem, rules, load_profile(), args.prove or None)
     unbroken = unbroken_rules(rules)
     if args.json:

@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.cli.rem import load_or_fail, print_summary, summary
-from harness.cli.run import add_run_options, execute
+from harness.cli.run import add_run_options, execute, start_workers_early
 from harness.targets.reference import ReferenceTarget
 from rem import default_rem_path
 from rules.check import check
@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_recette(args: argparse.Namespace) -> int:
+    if args.jobs > 1:
+        start_workers_early()  # the recette runs the reference DCC
     console = Console(highlight=False)
     result = load_or_fail(args.rem or default_rem_path())
     console.rule("REM")

@@ -22,6 +22,7 @@ from harness.cli.rem import load_or_fail
 from harness.gate import GateError, GateResult, evaluate_gate, load_gate, waiver_json
 from harness.runner import RunError, RunOutcome, ScenarioRun, run
 from harness.targets import Target, TargetError, make_target
+from harness.workers import start_early as start_workers_early
 from proofs import manifest as mf
 from proofs.bundle import write_bundle
 from proofs.signing import SigningError
@@ -96,6 +97,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     if args.fault and args.target != "reference":
         raise CliError("--fault applies to the reference DCC only (--target reference)")
+    if args.target == "reference" and args.jobs > 1:
+        start_workers_early()
     try:
         target = (
             make_target(args.target, driver_url=args.driver_url, faults=args.fault)
