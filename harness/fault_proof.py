@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dcc import faults as dcc_faults
-from harness.runner import ScenarioRun, _assemble, _judge, copy_artifacts, proof_ids
+from harness.runner import ScenarioRun, _judge, copy_artifacts, proof_ids
 from harness.targets.reference import ReferenceTarget
 from harness.workers import Task, run_tasks
 from rem.model import Rem
@@ -79,8 +79,7 @@ def _prove(specs, rem, rules, profile, names, jobs, workdir: Path, catalogue) ->
 
     def judged(runs: dict[str, ScenarioRun], key: str) -> dict[tuple[str, str], Outcome]:
         out = Path(bundle(key))
-        trace = _assemble(runs)
-        copy_artifacts(trace, simulators, out)
+        copy_artifacts([e for run in runs.values() for e in run.events], simulators, out)
         requirements = {runs[sid].spec.requirement for sid in runs}
         outcome = _judge(runs, rem, rules, profile, out, datetime.now(UTC), requirements)
         return {(r.requirement, r.scenario): r.verdict for r in outcome.results if r.scenario in runs}

@@ -13,7 +13,7 @@ import functools
 import shutil
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -249,7 +249,7 @@ def run(
             stack.stop()
             target.configure({})
     if stack is not None and not owned:
-        _copy_simulator_artifacts(_assemble(runs), stack, bundle_dir)
+        _copy_simulator_artifacts([e for r in runs.values() for e in r.events], stack, bundle_dir)
     return _judge(runs, rem, rules, profile, bundle_dir, started, requirements)
 
 
@@ -411,19 +411,19 @@ def _defaults() -> tuple[Rem, RuleSet, dict[str, Any]]:
     return load_rem(default_rem_path()).rem, load_rules(), load_profile()
 
 
-def _copy_simulator_artifacts(trace: list[Event], stack: Any, bundle_dir: Path) -> None:
+def _copy_simulator_artifacts(events: Iterable[Event], stack: Any, bundle_dir: Path) -> None:
     """A stack started for many runs keeps its artifacts in its own store: the files this run's simulator events
     name are copied into the bundle, where the rules' proof checks (and a reader of the bundle) find them."""
     root = getattr(stack.evidence, "root", None)
     if root is not None:
-        copy_artifacts(trace, Path(root), bundle_dir)
+        copy_artifacts(events, Path(root), bundle_dir)
 
 
-def copy_artifacts(trace: list[Event], root: Path, bundle_dir: Path) -> None:
-    """Copies the files the trace's events name from ``root`` (simulators' evidence kept apart) into the bundle."""
+def copy_artifacts(events: Iterable[Event], root: Path, bundle_dir: Path) -> None:
+    """Copies the files the events name from ``root`` (simulators' evidence kept apart) into the bundle."""
     if Path(root).resolve() == Path(bundle_dir).resolve():
         return
-    for event in trace:
+    for event in events:
         for relative in event.artifacts:
             target = Path(bundle_dir) / relative
             source = Path(root) / relative

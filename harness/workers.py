@@ -52,13 +52,19 @@ def _preload() -> list[str]:
     ]
 
 
+def _context() -> Any:
+    """The fork server context, told what to import when it starts (a server already running keeps its imports)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_preload())
+    return context
+
+
 def start_early() -> None:
     """Starts the fork server now, so that its imports overlap what the run does before its first scenario (loading
     the REM, the rules, migrating the template database); else the first worker waits for them (~4 s)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_preload())
     from multiprocessing import forkserver
 
+    _context()
     forkserver.ensure_running()
 
 
@@ -169,8 +175,7 @@ def run_tasks(
     ``simulators_dir``: where the workers' simulators keep what they receive."""
     from harness.runner import ScenarioRun
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_preload())
+    context = _context()
     resources = sorted({name for task in tasks for name in task.spec.resources})
     count = max(1, min(jobs, len(tasks)))
     results = context.Queue()

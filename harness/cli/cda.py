@@ -73,8 +73,8 @@ def run_render(args: argparse.Namespace) -> int:
         raise CliError(f"{args.file}: {error}") from None
     if clinical_document is None:
         raise CliError(f"{args.file}: not a CDA (no urn:hl7-org:v3 ClinicalDocument)")
-    try:
-        html = render(etree.tostring(clinical_document), stylesheet=args.stylesheet)
+    try:  # render finds the ClinicalDocument inside a self-presenting CDA itself
+        html = render(data, stylesheet=args.stylesheet)
     except (OSError, etree.XMLSyntaxError, etree.XSLTError) as error:
         raise CliError(f"--stylesheet {args.stylesheet}: {error}") from None
     if args.out:

@@ -68,8 +68,8 @@ class ReferenceTarget(Target):
         workdir: Path | None = None,
         template: Path | None = None,
     ) -> None:
-        """``template``: an already migrated database file to start each scenario from (saves the migration when
-        many targets are made in a row, as the fault proof does)."""
+        """``template``: an already migrated database file to start each scenario from (saves the migration in
+        every worker process of a run: ``recipe``)."""
         catalogue = (
             dcc_faults.load_all() if faults else dcc_faults.CATALOGUE
         )  # every module registers its own
@@ -80,7 +80,6 @@ class ReferenceTarget(Target):
                 f"unknown fault(s) {', '.join(unknown)} (known: {known}; see `dcc-recette faults`)"
             )
         self.faults = tuple(faults)
-        self._catalogue_loaded = bool(faults)
         self._owned = workdir is None
         self._dir = Path(workdir or tempfile.mkdtemp(prefix="dcc-reference-"))
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -100,10 +99,6 @@ class ReferenceTarget(Target):
         """A worker process's reference DCC: the same faults, databases copied from this target's template."""
         return {"kind": "reference", "faults": list(self.faults), "template": str(self._template.resolve())}
 
-    @property
-    def template(self) -> Path:
-        return self._template
-
     def configure(self, environment: dict[str, str]) -> None:
         """The in-process DCC reads its settings from the process environment: set them, or restore what was there."""
         for name, value in self._saved_environment.items():
@@ -122,16 +117,13 @@ class ReferenceTarget(Target):
             "faults": list(self.faults),
         }
 
-    def probes(self) -> dict[str, set[str]]:
-        """Scenario id → the faults the DCC asked about while serving it."""
-        return {session.scope: set(session.probes) for session in self._sessions}
-
     def session(self, scope: str, faults: tuple[str, ...] | None = None) -> ReferenceSession:
         """``faults``: this scenario's faults instead of the target's (the fault proof's workers switch them per
         scenario on one target)."""
-        if faults and not self._catalogue_loaded:  # a fault's module may not be imported yet
+        if (
+            faults and not set(faults) <= dcc_faults.CATALOGUE.keys()
+        ):  # a fault's module may not be imported yet
             dcc_faults.load_all()
-            self._catalogue_loaded = True
         path = self._dir / f"{scope.replace('/', '_')}.sqlite3"
         shutil.copyfile(self._template, path)
         base = os.environ.get("DCC_OID", "").strip() or "1.2.250.1.999.1"
